@@ -73,6 +73,8 @@ def _exact_array(value, key: str, shape: tuple[int, ...], expect: str) -> list:
     if isinstance(value, np.ndarray) and value.dtype.kind not in "biuf":
         raise ModelError(f"key '{key}': expected numbers, got an array of dtype {value.dtype}")
     got = _shape_of(value)
+    if got == (0,) and len(shape) == 2 and shape[0] == 0:
+        return []
     if got is None:
         raise ModelError(f"key '{key}': ragged array; expected shape {shape} ({expect})")
     if got != shape:
@@ -103,6 +105,8 @@ def _vector_len(value, key: str) -> int:
 
 def _matrix_shape(value, key: str) -> tuple[int, int]:
     s = _shape_of(value)
+    if s == (0,):
+        raise ModelError(f"key '{key}': empty matrix")
     if s is None or len(s) != 2:
         raise ModelError(f"key '{key}': expected a matrix (list of rows), got shape {s}")
     return s

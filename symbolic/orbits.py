@@ -375,14 +375,37 @@ def _primitive_root(itin: tuple) -> tuple:
     return itin
 
 
+ALL_PATTERNS_LIMIT = 2**22
+
+
+def _all_patterns(L: int) -> list[str]:
+    return array_to_bits(((np.arange(2**L)[:, None] >> np.arange(L)[::-1]) & 1).astype(bool)) if L else [""]
+
+
 def _exhaustive(model, max_period, collector, progress, regions=None, stats=None):
-    cells = enumerate_regions(model) if regions is None else None
-    regs = cells.regions if regions is None else list(regions)
-    Js, cs, bits = _pieces_float(model, regs)
-    stats["regions"] = len(regs)
-    stats["region_method"] = cells.method if cells else "given"
+    """Every itinerary over the realisable regions, as necklaces, screened in float batches.
+
+    Fixed points need no cell enumeration: when 2^L is at most ALL_PATTERNS_LIMIT every
+    pattern is tried (an unrealisable one simply has no solution inside it), which avoids
+    one LP per cell. Cycles use the realisable cells (:func:`enumerate_regions`).
+    """
     stats["float_solves"] = 0
+    cells = prev_regs = None
     for p in range(1, max_period + 1):
+        if regions is not None:
+            regs = list(regions)
+        elif p == 1 and model.L <= 22 and 2**model.L <= ALL_PATTERNS_LIMIT:
+            regs = _all_patterns(model.L)
+            stats["region_method"] = "all-patterns"
+        else:
+            if cells is None:
+                cells = enumerate_regions(model)
+                stats["region_method"] = cells.method
+            regs = cells.regions
+        stats[f"regions_period_{p}"] = len(regs)
+        if regs is not prev_regs:
+            Js, cs, bits = _pieces_float(model, regs)
+            prev_regs = regs
         itins = _necklaces(len(regs), p)
         for start in range(0, len(itins), _BATCH):
             chunk = itins[start:start + _BATCH]
@@ -485,11 +508,14 @@ def find_orbits(model, max_period: int = 1, mode: str = "auto", seed: int = 0, c
     collector = _Collector(classify)
     stats: dict = {}
     if mode == "auto":
-        try:
-            cells = enumerate_regions(model, max_regions=MAX_ITINERARIES)
-            mode = "exhaustive" if len(cells.regions) ** max_period <= MAX_ITINERARIES else "scyfi"
-        except ValueError:
-            mode = "scyfi"
+        if max_period == 1 and 2**model.L <= ALL_PATTERNS_LIMIT:
+            mode = "exhaustive"
+        else:
+            try:
+                cells = enumerate_regions(model, max_regions=MAX_ITINERARIES)
+                mode = "exhaustive" if len(cells.regions) ** max_period <= MAX_ITINERARIES else "scyfi"
+            except ValueError:
+                mode = "scyfi"
     if mode == "exhaustive":
         _exhaustive(model, max_period, collector, progress, stats=stats)
         status, msg = "complete", "exhaustive search over all realisable itineraries"

@@ -18,7 +18,7 @@ from symbolic.checkpoints import is_checkpoint, read_checkpoint
 from symbolic.checkpoints.torchzip import read_torch_zip
 from symbolic.errors import ModelError
 
-from checkpoint_writers import (
+from .checkpoint_writers import (
     NEWFALSE, PROTO2, STOP, TorchZipWriter, View, bson_doc, jl_array,
     jl_model_file, jl_struct, latent_struct, obs_struct, op_call, op_global, op_int, op_str,
     op_tuple, write_state_dict, zip_with_pickle,

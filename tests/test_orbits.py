@@ -1,0 +1,237 @@
+"""Fixed points and cycles: known answers from mathematics and search-mode invariants (DESIGN §5)."""
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from fractions import Fraction as F
+
+import numpy as np
+import pytest
+import sympy as sp
+from hypothesis import HealthCheck, assume, given, settings, strategies as st
+
+from proofs_examples import example_path
+from symbolic.models import load_model, model_from_dict
+from symbolic.orbits import find_orbits
+from symbolic.regions import locate
+from verify.certificate import certified_orbit_ids, orbit_certificate
+from verify.checkmodel import CheckedMap
+
+from .strategies import model_dicts
+
+
+def ex(name):
+    return load_model(example_path(name))
+
+
+def fixed_points(res):
+    return {o.points[0] for o in res.orbits if o.period == 1 and o.type != "continuum"}
+
+
+# ----------------------------------------------------------------------------- known answers
+
+def test_lozi_has_exactly_two_saddle_fixed_points_certified():
+    m = ex("lozi")
+    res = find_orbits(m, max_period=1, mode="exhaustive")
+    assert fixed_points(res) == {(F(5, 11), F(5, 22)), (F(-5, 6), F(-5, 12))}
+    assert all(o.type == "saddle" and (o.stable_dim, o.unstable_dim) == (1, 1) for o in res.orbits)
+    cert = orbit_certificate(m, res)
+    assert certified_orbit_ids(cert) == {o.id for o in res.orbits}
+
+
+def test_lozi_saddle_eigenvalue_enclosures_contain_the_exact_values():
+    m = ex("lozi")
+    res = find_orbits(m, max_period=1)
+    o = next(o for o in res.orbits if o.points[0] == (F(5, 11), F(5, 22)))
+    exact = sorted(float(v) for v in [(-17 + sp.sqrt(489)) / 20, (-17 - sp.sqrt(489)) / 20])
+    encl = sorted(o.stability.eigenvalues, key=lambda e: e.re[0])
+    for e, v in zip(encl, exact):
+        assert e.re[0] <= F(v) <= e.re[1] or abs(float(e.re[0]) - v) < 1e-15
+        assert e.im == (0, 0)
+
+
+@pytest.mark.parametrize("k", range(1, 9))
+def test_tent_map_has_2_to_the_k_points_of_period_dividing_k(k):
+    m = ex("tent")
+    res = find_orbits(m, max_period=k, mode="exhaustive")
+    pts = {p for o in res.orbits if k % o.period == 0 for p in o.points}
+    assert len(pts) == 2 ** k
+    assert all(o.type == "repeller" for o in res.orbits)
+    # the tent map's period-k points are x = 2j/(2^k - 1) or 2j/(2^k + 1) (u = x - 1/2)
+    expected = {F(2 * j, 2 ** k - 1) - F(1, 2) for j in range(2 ** (k - 1))} | \
+               {F(2 * j, 2 ** k + 1) - F(1, 2) for j in range(1, 2 ** (k - 1) + 1)}
+    assert {p[0] for p in pts} == expected
+
+
+def test_bistable_has_two_attractors_and_one_saddle():
+    res = find_orbits(ex("bistable"), max_period=4, mode="exhaustive")
+    types = Counter(o.type for o in res.orbits)
+    assert types == {"attractor": 2, "saddle": 1}
+    assert fixed_points(res) == {(F(2), F(-2)), (F(-2), F(2)), (F(2, 3), F(2, 3))}
+    saddle = next(o for o in res.orbits if o.type == "saddle")
+    assert saddle.points[0] == (F(2, 3), F(2, 3))
+
+
+def test_border_collision_fixed_points():
+    res = find_orbits(ex("border_collision"), max_period=1)
+    assert fixed_points(res) == {(F(5, 17), F(-2, 17)), (F(-5), F(1))}
+    assert {o.type for o in res.orbits} == {"saddle"}
+
+
+def test_gingerbreadman_fixed_point_is_non_hyperbolic_and_islands_are_continua():
+    m = ex("gingerbreadman")
+    res = find_orbits(m, max_period=6)
+    fp = [o for o in res.orbits if o.period == 1]
+    assert len(fp) == 1 and fp[0].points[0] == (1, 1)
+    assert fp[0].type == "non-hyperbolic" and fp[0].stability.n_on == 2
+    cont = [o for o in res.orbits if o.type == "continuum"]
+    assert any(o.period == 6 and o.dimension == 2 for o in cont)  # the hexagonal island: J^6 = I
+    # nothing elliptic is claimed hyperbolic: the certificate makes no stability claim for it
+    cert = orbit_certificate(m, res)
+    claim = next(c for c in cert["claims"] if c["id"] == f"orbit:{fp[0].id}")
+    assert claim["type"] == "periodic-orbit-existence"
+
+
+def test_line_attractor_is_reported_as_a_continuum():
+    # z' = z on z > 0 (J = 1): every positive point is fixed; z' = z/2 on z < 0
+    m = model_from_dict({"kind": "plrnn", "A": ["1/2"], "W": [["1/2"]], "h": [0]})
+    res = find_orbits(m, max_period=2)
+    cont = [o for o in res.orbits if o.type == "continuum"]
+    assert len(cont) == 1 and cont[0].dimension == 1 and cont[0].period == 1
+    assert cont[0].points[0][0] > 0
+    # the origin is a boundary fixed point, reported and not dropped
+    assert any(o.type == "boundary" and o.points[0] == (0,) for o in res.orbits)
+
+
+def test_fixed_point_exactly_on_a_boundary_is_a_boundary_orbit():
+    m = model_from_dict({"kind": "plrnn", "A": [0.5, 0.5], "W": [[1, 0], [0, -1]], "h": [0, 0]})
+    res = find_orbits(m, max_period=1)
+    assert [(o.type, o.points[0]) for o in res.orbits] == [("boundary", (0, 0))]
+    assert res.orbits[0].boundary[0] == (0, 1)
+
+
+# ----------------------------------------------------------------------------- properties
+
+def brute_force_fixed_points(d):
+    """Independent: sympy exact solve in every pattern of the ORIGINAL units."""
+    cm = CheckedMap(d)
+    n, L = cm.n, cm.L
+    out = set()
+    for bits in itertools.product([0, 1], repeat=L):
+        J = sp.Matrix(n, n, lambda i, j: cm.A[i][j] + sum(cm.B[i][k] * cm.C[k][j] for k in range(L) if bits[k]))
+        c = sp.Matrix(n, 1, lambda i, _: cm.e[i] + sum(cm.B[i][k] * cm.d[k] for k in range(L) if bits[k]))
+        M = sp.eye(n) - J
+        if M.det() == 0:
+            return None  # singular somewhere: continua are compared elsewhere
+        z = M.LUsolve(c)
+        z = tuple(F(int(sp.fraction(v)[0]), int(sp.fraction(v)[1])) for v in z)
+        if cm.f(list(z)) == list(z):
+            out.add(z)
+    return out
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(model_dicts(max_n=3, max_L=4))
+def test_reported_fixed_points_are_exact_and_in_their_regions(d):
+    m = model_from_dict(d)
+    cm = CheckedMap(d)
+    res = find_orbits(m, max_period=1, mode="exhaustive")
+    for o in res.orbits:
+        z = list(o.points[0])
+        assert cm.f(z) == z  # independent exact evaluation
+        loc = locate(m, z)
+        if o.type == "boundary":
+            assert not loc.strict
+        elif o.type != "continuum":
+            assert loc.strict and loc.bits == o.regions[0]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(model_dicts(max_n=3, max_L=3, kinds=("plrnn", "relu-affine")))
+def test_exhaustive_fixed_points_equal_an_independent_brute_force_solve(d):
+    expected = brute_force_fixed_points(d)
+    assume(expected is not None)
+    res = find_orbits(model_from_dict(d), max_period=1, mode="exhaustive")
+    assert fixed_points(res) == expected
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(model_dicts(max_n=3, max_L=3), st.integers(0, 2**16))
+def test_scyfi_finds_a_subset_of_the_exhaustive_set(d, seed):
+    m = model_from_dict(d)
+    ex_keys = {o.key() for o in find_orbits(m, max_period=3, mode="exhaustive").orbits if o.type != "continuum"}
+    sc_keys = {o.key() for o in find_orbits(m, max_period=3, mode="scyfi", seed=seed).orbits if o.type != "continuum"}
+    assert sc_keys <= ex_keys
+
+
+def test_scyfi_finds_the_exhaustive_set_in_the_large_majority_of_draws():
+    rng = np.random.default_rng(7)
+    agree = total = 0
+    for trial in range(16):
+        n = int(rng.integers(2, 7))
+        d = {"kind": "plrnn", "A": list(rng.uniform(0.2, 0.9, n)), "W": (rng.normal(size=(n, n)) * 0.8).tolist(),
+             "h": rng.normal(size=n).tolist()}
+        m = model_from_dict(d)
+        ex_set = {o.key() for o in find_orbits(m, max_period=2, mode="exhaustive").orbits}
+        sc_set = {o.key() for o in find_orbits(m, max_period=2, mode="scyfi", seed=trial).orbits}
+        assert sc_set <= ex_set
+        total += 1
+        agree += sc_set == ex_set
+    assert agree >= 0.8 * total, f"SCYFI matched exhaustive in only {agree}/{total} draws"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(model_dicts(max_n=3, max_L=3, kinds=("relu-affine",)), st.randoms(use_true_random=False))
+def test_orbits_are_invariant_under_relabelling_hidden_units(d, rnd):
+    L = len(d["d"])
+    perm = list(range(L))
+    rnd.shuffle(perm)
+    d2 = dict(d)
+    d2["B"] = [[row[p] for p in perm] for row in d["B"]]
+    d2["C"] = [d["C"][p] for p in perm]
+    d2["d"] = [d["d"][p] for p in perm]
+    r1 = find_orbits(model_from_dict(d), max_period=2, mode="exhaustive")
+    r2 = find_orbits(model_from_dict(d2), max_period=2, mode="exhaustive")
+    key = lambda r: Counter((o.key(), o.type, o.period) for o in r.orbits)
+    assert key(r1) == key(r2)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(model_dicts(max_n=3, max_L=3, kinds=("plrnn",)), st.randoms(use_true_random=False))
+def test_orbits_are_equivariant_under_permuting_state_coordinates(d, rnd):
+    n = len(d["h"])
+    perm = list(range(n))
+    rnd.shuffle(perm)
+    A = d["A"]
+    A = [[A[i] if i == j else 0 for j in range(n)] for i in range(n)] if not isinstance(A[0], list) else A
+    d2 = {"kind": "plrnn", "A": [[A[perm[i]][perm[j]] for j in range(n)] for i in range(n)],
+          "W": [[d["W"][perm[i]][perm[j]] for j in range(n)] for i in range(n)], "h": [d["h"][perm[i]] for i in range(n)]}
+    r1 = find_orbits(model_from_dict(d), max_period=2, mode="exhaustive")
+    r2 = find_orbits(model_from_dict(d2), max_period=2, mode="exhaustive")
+    permuted = lambda o: tuple(tuple(p[perm[i]] for i in range(n)) for p in o.points)
+    s1 = Counter((frozenset(permuted(o)), o.type) for o in r1.orbits if o.type != "continuum")
+    s2 = Counter((frozenset(o.points), o.type) for o in r2.orbits if o.type != "continuum")
+    assert s1 == s2
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(model_dicts(max_n=3, max_L=3))
+def test_the_checker_accepts_every_claim_the_search_makes(d):
+    m = model_from_dict(d)
+    res = find_orbits(m, max_period=2, mode="exhaustive")
+    cert = orbit_certificate(m, res)
+    from verify.checker import check_certificate
+
+    rep = check_certificate(cert)
+    assert rep.ok, rep.message()
+
+
+@pytest.mark.parametrize("sign", [1, -1])
+@pytest.mark.parametrize("exponent", [13, 17, 40])
+def test_float_screen_does_not_lose_orbits_near_boundaries(sign, exponent):
+    # z1' = z1/2 - relu(z1)/2 + c: fixed point z1 = c if c > 0 (region 1), z1 = 2c if c < 0
+    c = sign * F(1, 10**exponent)
+    d = {"kind": "relu-affine", "A": [["1/2", 0], [0, "1/2"]], "B": [["-1/2"], [0]], "C": [[1, 0]], "d": [0],
+         "e": [str(c), "1"]}
+    res = find_orbits(model_from_dict(d), max_period=1)
+    assert fixed_points(res) == {(c if c > 0 else 2 * c, F(2))}
