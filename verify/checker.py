@@ -1,7 +1,8 @@
 """The independent checker: re-derives every claim of a certificate (DESIGN §9).
 
 Trusted base: this module, :mod:`verify.checkmodel` and :mod:`verify.checkroots`, which use
-only :class:`fractions.Fraction` and sympy's exact root isolation. It imports nothing from
+only :class:`fractions.Fraction`, flint's exact rational matrices (characteristic
+polynomials) and Arb balls (rigorous root enclosures). It imports nothing from
 the search code (``graph``, ``symbolic``); it rebuilds the map from the certificate's model
 dictionary and replays every witness exactly, with no tolerance anywhere.
 
@@ -30,7 +31,7 @@ from fractions import Fraction
 from typing import Callable
 
 from .checkmodel import CheckedMap, CheckInputError, eye, matmul, qvec
-from .checkroots import locate_roots
+from .checkroots import charpoly, locate_roots
 
 FORMAT = "plrnn-manifolds-certificate"
 
@@ -150,20 +151,6 @@ def _product_jacobian(model: CheckedMap, pts):
     return J
 
 
-def charpoly(M) -> list[Fraction]:
-    """Exact characteristic polynomial det(x I - M), coefficients low degree first
-    (Faddeev–LeVerrier recursion over Q)."""
-    n = len(M)
-    coeffs = [Fraction(0)] * n + [Fraction(1)]
-    Mk = [[Fraction(0)] * n for _ in range(n)]
-    I = eye(n)
-    for k in range(1, n + 1):
-        Mk = matmul(M, [[Mk[i][j] + coeffs[n - k + 1] * I[i][j] for j in range(n)] for i in range(n)])
-        tr = sum(Mk[i][i] for i in range(n))
-        coeffs[n - k] = -tr / k
-    return coeffs
-
-
 @register("periodic-orbit")
 def check_periodic_orbit(model: CheckedMap, claim, cert=None) -> str | None:
     """An isolated periodic orbit strictly inside regions with the claimed stability split.
@@ -248,3 +235,6 @@ def check_periodic_orbit_existence(model: CheckedMap, claim, cert=None) -> str |
         if model.kinks_at(z):
             return f"point {j} lies on a kink: not strictly inside a region"
     return None
+
+
+from . import checkchaos  # noqa: E402,F401  (registers the connecting-orbit and chaos claim types)

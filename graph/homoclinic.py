@@ -1,0 +1,789 @@
+"""Search for homoclinic and heteroclinic orbits of saddles and snap-back orbits of repellers
+(untrusted, floats; DESIGN §8). Certification is :mod:`verify.chaos`; the checker is
+:mod:`verify.checkchaos`.
+
+**Connections.** For a hyperbolic saddle orbit point p (departure) with unstable eigenvectors
+U and a saddle orbit point q (arrival) with stable eigenvectors S, the local pieces are
+p + U N_r and q + S N_r' (N_r: |a_t| ≤ r per real eigen-coordinate, a disc per complex
+pair; r is half the largest radius keeping the piece, and its images along the cycle,
+inside the regions). An orbit x_0 = p + U a, x_{t+1} = f(x_t), with x_N = q + S b is a
+connecting orbit; with itinerary σ (regions of x_0 .. x_{N-1}) it solves the linear system
+
+    F_σ(p + U a) = q + S b,    F_σ = f_{σ_{N-1}} ∘ ... ∘ f_{σ_0}  (affine),
+
+subject to the strict linear inequalities "x_t ∈ R_{σ_t}". The search grows W^u from a
+fundamental domain of the local piece (slabs r/|λ| ≤ ±a_t ≤ r, slightly overlapped): a
+breadth-first walk over the cells its images really enter (each image polytope is split by
+the hyperplanes it crosses, LPs only where a bounding box cannot decide), and at every
+depth N solves the square system against every arrival piece. The result is a candidate:
+
+* ``candidate``: unique solution strictly inside the cell and the arrival piece
+  (float-transversal);
+* ``corner``: the solution lies (numerically) on a region boundary: some x_t is on a
+  hyperplane, where W^u or W^s has a kink: a homoclinic corner, never transversal;
+* ``tangency``: [DF U | −S] is (numerically) singular and the system is consistent: the
+  manifolds' pieces overlap or touch without crossing.
+
+Candidates of the same orbit found at different depths are merged (shortest kept).
+
+**Snap-back orbits** (Marotto): for a repelling fixed point z with an expanding ellipsoid
+B = {(x − z)ᵀ Q (x − z) ≤ r²} inside its region (Q = I when σ_min(J) > 1, else the solution of
+the Stein equation Jᵀ Q J − Q = I), exact preimage trees of z are grown breadth-first over
+the regions with det J_t ≠ 0 until a preimage other than z falls into B. Everything is exact
+rationals (the orbit lands *exactly* on z).
+
+>>> from proofs_examples import example_path
+>>> from symbolic.models import load_model
+>>> res = find_connections(load_model(example_path("lozi")), max_length=8)
+>>> any(c.kind == "homoclinic" and c.status == "candidate" for c in res.connections)
+True
+"""
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Callable
+
+import flint
+import numpy as np
+
+from symbolic.eigenspaces import cycle_jacobians
+from symbolic.orbits import find_orbits
+from symbolic.rationals import column, fraction_of, rows_of, vector_of
+from symbolic.regions import array_to_bits, bits_to_array, enumerate_regions, locate
+
+__all__ = [
+    "LocalPiece", "Connection", "SnapBack", "Refusal", "ConnectionSearch", "local_piece",
+    "find_connections", "expanding_ball", "find_snapbacks", "connection_points",
+]
+
+_SLAB_OVERLAP = 0.9
+_TOL = 1e-9
+
+
+# ----------------------------------------------------------------------------- records
+
+@dataclass
+class LocalPiece:
+    """Float local stable/unstable piece p + basis · N_radius at one orbit point.
+
+    ``kinds[t]`` is 'real' (one coordinate) or 'complex' (two: Re, Im of the eigenvector);
+    ``values[t]`` the (complex) eigenvalue of block t; ``chain`` the (point, basis) pairs the
+    piece is carried through along the cycle (backward for unstable, forward for stable).
+    """
+
+    orbit: object
+    index: int
+    side: str
+    point: np.ndarray
+    basis: np.ndarray
+    kinds: tuple
+    values: tuple
+    radius: float
+    chain: list = field(default_factory=list)
+
+    @property
+    def dim(self) -> int:
+        return self.basis.shape[1]
+
+
+@dataclass
+class Connection:
+    """A candidate connecting orbit x_0 = p + U a, ..., x_N = q + S b (floats).
+
+    ``status``: 'candidate' (float-transversal, strictly admissible), 'corner' (an orbit point
+    on a region boundary) or 'tangency' ([DF U | -S] singular, consistent). ``itinerary``:
+    region bits of x_0 .. x_{N-1}. ``boundary``: (t, hyperplane) pairs that are (nearly)
+    active for a corner.
+    """
+
+    kind: str
+    source: str
+    target: str
+    source_index: int
+    target_index: int
+    itinerary: tuple
+    a: np.ndarray
+    b: np.ndarray
+    points: np.ndarray
+    status: str
+    sigma_min: float
+    margin: float
+    boundary: tuple = ()
+    note: str = ""
+
+    @property
+    def length(self) -> int:
+        return len(self.itinerary)
+
+    @property
+    def transversal(self) -> bool | None:
+        return {"candidate": True, "corner": False, "tangency": False}.get(self.status)
+
+
+@dataclass
+class SnapBack:
+    """An exact snap-back orbit x_0 ∈ B \\ {z}, ..., x_M = z of the repelling fixed point z."""
+
+    orbit: str
+    fixed_point: tuple
+    points: tuple
+    itinerary: tuple
+    Q: tuple
+    radius: Fraction
+
+    @property
+    def length(self) -> int:
+        return len(self.points) - 1
+
+
+@dataclass
+class Refusal:
+    """Why nothing is claimed about an orbit (or a candidate)."""
+
+    orbit: str
+    reason: str
+    kind: str = "orbit"
+
+    def to_json(self) -> dict:
+        return {"orbit": self.orbit, "kind": self.kind, "reason": self.reason}
+
+
+@dataclass
+class ConnectionSearch:
+    """Result of :func:`find_connections` (``status``: 'complete-to-depth' when every branch
+    was explored to ``max_length``, else 'truncated' with the limit in ``message``)."""
+
+    connections: list
+    snapbacks: list
+    refusals: list
+    orbits: object
+    status: str
+    message: str
+    stats: dict = field(default_factory=dict)
+
+
+# ----------------------------------------------------------------------------- local pieces
+
+def _f(M: flint.fmpq_mat) -> np.ndarray:
+    return np.array([[float(fraction_of(M[i, j])) for j in range(M.ncols())] for i in range(M.nrows())])
+
+
+def _eig_blocks(J: np.ndarray, side: str, want: int):
+    """Float eigen-blocks of one side: (columns, kinds, values) or a reason string."""
+    vals, vecs = np.linalg.eig(J)
+    pick = [i for i, v in enumerate(vals) if (abs(v) > 1 if side == "unstable" else abs(v) < 1)]
+    if sum(1 for i in pick) != want:
+        return f"float eigenvalues disagree with the exact count ({len(pick)} vs {want})"
+    cols, kinds, values = [], [], []
+    used = set()
+    for i in sorted(pick, key=lambda i: -abs(vals[i])):
+        if i in used:
+            continue
+        lam = vals[i]
+        for j in pick:
+            if j != i and j not in used and abs(vals[j] - lam) < 1e-8 * (1 + abs(lam)):
+                if abs(lam.imag) < 1e-12 or abs(vals[j] - lam.conjugate()) > 1e-8 * (1 + abs(lam)):
+                    return "repeated eigenvalue (Jordan block or multiple eigenvalue): not supported"
+        v = vecs[:, i]
+        k = int(np.argmax(np.abs(v)))
+        v = v / v[k]
+        if abs(lam.imag) <= 1e-12 * (1 + abs(lam)):
+            cols.append(v.real)
+            kinds.append("real")
+            values.append(complex(lam.real, 0.0))
+            used.add(i)
+        else:
+            if lam.imag < 0:
+                lam, v = lam.conjugate(), v.conjugate()
+            cols.extend([v.real, v.imag])
+            kinds.append("complex")
+            values.append(complex(lam))
+            used.add(i)
+            for j in pick:
+                if j not in used and abs(vals[j] - lam.conjugate()) < 1e-8 * (1 + abs(lam)):
+                    used.add(j)
+                    break
+    return np.array(cols).T, tuple(kinds), tuple(values)
+
+
+def _hyperplanes(model):
+    C = model.Cf
+    norms = np.linalg.norm(C, axis=1)
+    return C, model.df, np.where(norms > 0, norms, 1.0)
+
+
+def _piece_reach(C, W) -> np.ndarray:
+    """max over the unit box of |C_k W s| (a disc of radius 1 lies inside that box)."""
+    return np.abs(C @ W).sum(axis=1) if W.size else np.zeros(len(C))
+
+
+def _max_radius(model, chain) -> float:
+    """Largest r with every (P + W N_r) of the chain strictly inside P's region (float)."""
+    C, d, _ = _hyperplanes(model)
+    r = np.inf
+    for P, W in chain:
+        pre = np.abs(C @ P + d)
+        reach = _piece_reach(C, W)
+        with np.errstate(divide="ignore"):
+            cand = np.where(reach > 0, pre / reach, np.inf)
+        r = min(r, float(cand.min()) if len(cand) else np.inf)
+    return r
+
+
+def local_piece(model, orbit, index: int, side: str) -> LocalPiece | str:
+    """The float local piece of *orbit* at point *index* ('stable' or 'unstable'), or the reason
+    why none is built (non-hyperbolic orbit, repeated eigenvalue, singular Jacobian)."""
+    if orbit.stability is None or not orbit.stability.is_hyperbolic:
+        return "not hyperbolic"
+    want = orbit.unstable_dim if side == "unstable" else orbit.stable_dim
+    if want == 0:
+        return f"no {side} directions"
+    k = orbit.period
+    Js = [_f(model.jacobian(r)) for r in orbit.regions]
+    if any(abs(np.linalg.det(J)) < 1e-300 for J in Js) and side == "unstable" and k > 1:
+        return "singular Jacobian along the cycle"
+    P = _f(cycle_jacobians(model, orbit.regions)[index])
+    out = _eig_blocks(P, side, want)
+    if isinstance(out, str):
+        return out
+    W, kinds, values = out
+    pts = [np.array([float(v) for v in p]) for p in orbit.points]
+    chain = [(pts[index], W)]
+    Wm = W
+    for m in range(1, k):
+        if side == "unstable":
+            i2 = (index - m) % k
+            Wm = np.linalg.solve(Js[i2], Wm)
+        else:
+            i2 = (index + m) % k
+            Wm = Js[(index + m - 1) % k] @ Wm
+        chain.append((pts[i2], Wm))
+    rmax = _max_radius(model, chain)
+    if not np.isfinite(rmax):
+        rmax = 1.0
+    return LocalPiece(orbit, index, side, pts[index], W, kinds, values, 0.5 * rmax, chain)
+
+
+# ----------------------------------------------------------------------------- LP helpers
+
+def _linprog(c, A_ub, b_ub, A_eq=None, b_eq=None, bounds=None):
+    from scipy.optimize import linprog
+
+    return linprog(c, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=b_eq, bounds=bounds, method="highs")
+
+
+def _range(alpha, beta, G, g, box_lo, box_hi):
+    """[min, max] of alpha + beta·s over {G s ≤ g} ⊂ box (box screen first, LP if needed)."""
+    lo = alpha + np.sum(np.minimum(beta * box_lo, beta * box_hi))
+    hi = alpha + np.sum(np.maximum(beta * box_lo, beta * box_hi))
+    return lo, hi
+
+
+def _lp_range(alpha, beta, G, g, d):
+    bounds = [(0.0, 1.0)] * d
+    r1 = _linprog(beta, G, g, bounds=bounds)
+    r2 = _linprog(-beta, G, g, bounds=bounds)
+    if r1.status != 0 or r2.status != 0:
+        return None
+    return alpha + r1.fun, alpha - r2.fun
+
+
+def _chebyshev(G, g, d) -> float:
+    """Largest t with G s + t ||G_i|| ≤ g, s ∈ [0, 1]^d (-inf if infeasible)."""
+    if d == 1:
+        lo, hi = 0.0, 1.0
+        for row, val in zip(G[:, 0], g):
+            if row > 0:
+                hi = min(hi, val / row)
+            elif row < 0:
+                lo = max(lo, val / row)
+            elif val < 0:
+                return -np.inf
+        return (hi - lo) / 2
+    norms = np.linalg.norm(G, axis=1)
+    A = np.hstack([G, norms[:, None]])
+    res = _linprog(np.r_[np.zeros(d), -1.0], A, g, bounds=[(0.0, 1.0)] * d + [(None, 1.0)])
+    return -np.inf if res.status != 0 else float(res.x[-1])
+
+
+def _bbox(G, g, d):
+    """Bounding box of {G s ≤ g} ∩ [0, 1]^d (None if empty)."""
+    if d == 1:
+        lo, hi = 0.0, 1.0
+        for row, val in zip(G[:, 0], g):
+            if row > 0:
+                hi = min(hi, val / row)
+            elif row < 0:
+                lo = max(lo, val / row)
+        return (np.array([lo]), np.array([hi])) if lo <= hi else None
+    lo, hi = np.zeros(d), np.ones(d)
+    for i in range(d):
+        e = np.zeros(d)
+        e[i] = 1.0
+        r1 = _linprog(e, G, g, bounds=[(0.0, 1.0)] * d)
+        r2 = _linprog(-e, G, g, bounds=[(0.0, 1.0)] * d)
+        if r1.status != 0 or r2.status != 0:
+            return None
+        lo[i], hi[i] = r1.fun, -r2.fun
+    return lo, hi
+
+
+# ----------------------------------------------------------------------------- the walk
+
+@dataclass
+class _Node:
+    itin: tuple
+    o: np.ndarray          # x_j = o + M s
+    M: np.ndarray
+    G: np.ndarray          # constraints G s <= g, s in [0, 1]^d
+    g: np.ndarray
+    tags: list             # per row: ('domain',) or (t, hyperplane)
+    a0: np.ndarray         # a = a0 + T s
+    T: np.ndarray
+
+
+def _start_nodes(piece: LocalPiece) -> list[_Node]:
+    d, r = piece.dim, piece.radius
+    # coordinate box: real coordinates in [-r, r]; complex pairs in the square inscribed in the disc
+    half = []
+    for kind in piece.kinds:
+        half.extend([r] if kind == "real" else [r / math.sqrt(2)] * 2)
+    half = np.array(half)
+    boxes = []
+    if all(k == "real" for k in piece.kinds):
+        for t, lam in enumerate(piece.values):
+            inner = _SLAB_OVERLAP * r / abs(lam)
+            for sgn in (1, -1):
+                lo, hi = -half.copy(), half.copy()
+                if sgn > 0:
+                    lo[t] = inner
+                else:
+                    hi[t] = -inner
+                boxes.append((lo, hi))
+    else:
+        boxes.append((-half, half))
+    nodes = []
+    for lo, hi in boxes:
+        w = hi - lo
+        T = np.diag(w)
+        nodes.append(_Node((), piece.point + piece.basis @ lo, piece.basis @ T,
+                           np.zeros((0, d)), np.zeros(0), [], lo.copy(), T))
+    return nodes
+
+
+def _arrival_coords_ok(piece: LocalPiece, b: np.ndarray, slack: float = 1.0) -> float:
+    """Margin of b inside the arrival piece (> 0: strictly inside)."""
+    r = piece.radius * slack
+    pos, m = 0, np.inf
+    for kind in piece.kinds:
+        if kind == "real":
+            m = min(m, r - abs(b[pos]))
+            pos += 1
+        else:
+            m = min(m, r - math.hypot(b[pos], b[pos + 1]))
+            pos += 2
+    return m
+
+
+def _land(node: _Node, arr: LocalPiece, d: int):
+    """Solve o + M s = q + S b; returns (status, s, b, sigma_min, margin, boundary) or None."""
+    n = len(node.o)
+    S = arr.basis
+    Mat = np.hstack([node.M, -S])
+    rhs = arr.point - node.o
+    scale = np.linalg.norm(Mat, axis=0)
+    scale = np.where(scale > 0, scale, 1.0)
+    sv = np.linalg.svd(Mat / scale, compute_uv=False)
+    smin = float(sv[-1] / sv[0]) if sv[0] > 0 else 0.0
+    if smin > 1e-10:
+        sol = np.linalg.solve(Mat, rhs)
+        s, b = sol[:d], sol[d:]
+        if np.any(s < -1e-12) or np.any(s > 1 + 1e-12):
+            return None
+        slack = node.g - node.G @ s if len(node.g) else np.array([np.inf])
+        bm = _arrival_coords_ok(arr, b)
+        if bm <= 0 or np.min(slack) < -_TOL:
+            return None
+        near = [node.tags[i] for i in np.nonzero(slack < _TOL)[0] if node.tags[i][0] != "domain"]
+        if near:
+            return "corner", s, b, smin, float(np.min(slack)), tuple(near)
+        if np.min(slack) < _TOL:
+            return None  # on the fundamental domain's edge: found again from a neighbouring slab
+        return "candidate", s, b, smin, float(np.min(slack)), ()
+    # singular: is the system consistent on the cell (a tangency / overlap)?
+    ds = S.shape[1]
+    G = node.G
+    bounds = [(0.0, 1.0)] * d + [(-arr.radius, arr.radius)] * ds
+    A_ub = np.hstack([G, np.zeros((len(G), ds))]) if len(G) else None
+    res = _linprog(np.zeros(d + ds), A_ub, node.g if len(G) else None, A_eq=Mat, b_eq=rhs, bounds=bounds)
+    if res.status != 0:
+        return None
+    s, b = res.x[:d], res.x[d:]
+    return "tangency", s, b, smin, 0.0, ()
+
+
+def _split(model, node: _Node, d: int, t: int, lp_budget: list):
+    """Cells of the hyperplane arrangement met by x_t = o + M s over the node's polytope."""
+    C, dd, norms = _hyperplanes(model)
+    alpha = (C @ node.o + dd) / norms
+    beta = (C @ node.M) / norms[:, None]
+    fixed, crossing = {}, []
+    for h in range(len(C)):
+        lo, hi = _range(alpha[h], beta[h], node.G, node.g, np.zeros(d), np.ones(d))
+        if lo > 0:
+            fixed[h] = 1
+        elif hi < 0:
+            fixed[h] = 0
+        else:
+            if d > 1 and len(node.g):
+                lp_budget[0] += 2
+                rng = _lp_range(alpha[h], beta[h], node.G, node.g, d)
+                if rng is None:
+                    return []
+                lo, hi = rng
+                if lo > 0:
+                    fixed[h] = 1
+                    continue
+                if hi < 0:
+                    fixed[h] = 0
+                    continue
+            crossing.append(h)
+    cells = [(node.G, node.g, list(node.tags), {})]
+    for h in crossing:
+        nxt = []
+        for G, g, tags, ch in cells:
+            for bit in (1, 0):
+                sgn = 1.0 if bit else -1.0
+                # sgn (alpha + beta s) >= 0  <=>  -sgn beta s <= sgn alpha
+                G2 = np.vstack([G, -sgn * beta[h][None, :]]) if len(G) else -sgn * beta[h][None, :]
+                g2 = np.r_[g, sgn * alpha[h]]
+                lp_budget[0] += 1
+                if _chebyshev(G2, g2, d) > 1e-12:
+                    nxt.append((G2, g2, tags + [(t, h)], {**ch, h: bit}))
+        cells = nxt
+    out = []
+    for G, g, tags, ch in cells:
+        allbits = {**fixed, **ch}
+        bits = "".join("1" if allbits[h] else "0" for h in range(len(C)))
+        out.append((bits, G, g, tags))
+    return out
+
+
+def _reparam(node: _Node, bits: str, G, g, tags, model, d):
+    box = _bbox(G, g, d)
+    if box is None:
+        return None
+    lo, hi = box
+    w = hi - lo
+    if np.any(w < 1e-13):
+        return None
+    J, c = model.affine_pieces_float(bits_to_array([bits], model.L))
+    J, c = J[0], c[0]
+    Wd = np.diag(w)
+    o = J @ (node.o + node.M @ lo) + c
+    M = J @ node.M @ Wd
+    G2 = G @ Wd
+    g2 = g - G @ lo
+    nrm = np.linalg.norm(G2, axis=1)
+    nrm = np.where(nrm > 0, nrm, 1.0)
+    return _Node(node.itin + (bits,), o, M, G2 / nrm[:, None], g2 / nrm, tags,
+                 node.a0 + node.T @ lo, node.T @ Wd)
+
+
+def connection_points(model, piece: LocalPiece, a: np.ndarray, itinerary) -> np.ndarray:
+    """Float orbit x_0 = p + U a, ..., x_N along the itinerary's affine pieces."""
+    x = piece.point + piece.basis @ a
+    pts = [x]
+    for bits in itinerary:
+        J, c = model.affine_pieces_float(bits_to_array([bits], model.L))
+        x = J[0] @ x + c[0]
+        pts.append(x)
+    return np.array(pts)
+
+
+def _same_orbit(P1, P2, tol=1e-7) -> bool:
+    for x in P1:
+        dist = np.abs(P2 - x).max(axis=1)
+        if np.any(dist <= tol * (1 + np.abs(x).max())):
+            return True
+    return False
+
+
+def _walk(model, dep: LocalPiece, arrivals, max_length, max_nodes, stats, progress, homoclinic_only):
+    d = dep.dim
+    found = []
+    queue = deque(_start_nodes(dep))
+    lp_budget = [0]
+    nodes = 0
+    truncated = None
+    k_dep = dep.orbit.period
+    while queue:
+        node = queue.popleft()
+        depth = len(node.itin)
+        nodes += 1
+        if nodes > max_nodes:
+            truncated = f"node budget {max_nodes} exhausted"
+            break
+        if depth >= 1:
+            for arr in arrivals:
+                same = arr.orbit is dep.orbit
+                if homoclinic_only and not same:
+                    continue
+                if same and (dep.index + depth - arr.index) % k_dep != 0:
+                    continue
+                if arr.dim + d != model.n:
+                    continue
+                hit = _land(node, arr, d)
+                if hit is None:
+                    continue
+                status, s, b, smin, margin, boundary = hit
+                a = node.a0 + node.T @ s
+                pts = connection_points(model, dep, a, node.itin)
+                found.append(Connection(
+                    kind="homoclinic" if same else "heteroclinic", source=dep.orbit.id, target=arr.orbit.id,
+                    source_index=dep.index, target_index=arr.index, itinerary=node.itin, a=a, b=b,
+                    points=pts, status=status, sigma_min=smin, margin=margin, boundary=boundary))
+        if depth >= max_length:
+            continue
+        for bits, G, g, tags in _split(model, node, d, depth, lp_budget):
+            child = _reparam(node, bits, G, g, tags, model, d)
+            if child is None:
+                continue
+            if np.abs(child.o).max() > 1e8:
+                continue
+            queue.append(child)
+        if progress and nodes % 200 == 0:
+            progress(f"{dep.orbit.id}[{dep.index}]: {nodes} pieces, depth {depth}, {len(found)} candidates")
+    stats["nodes"] = stats.get("nodes", 0) + nodes
+    stats["lps"] = stats.get("lps", 0) + lp_budget[0]
+    return found, truncated
+
+
+def _dedupe(conns):
+    order = {"candidate": 0, "corner": 1, "tangency": 2}
+    conns = sorted(conns, key=lambda c: (c.length, order[c.status]))
+    kept = []
+    for c in conns:
+        if any(k.source == c.source and k.target == c.target and k.status == c.status
+               and _same_orbit(c.points[1:], k.points) for k in kept):
+            continue
+        kept.append(c)
+    return kept
+
+
+# ----------------------------------------------------------------------------- snap-back orbits
+
+def _q(x) -> Fraction:
+    return fraction_of(x)
+
+
+def _isqrt_frac_below(x: Fraction, bits: int = 40) -> Fraction:
+    """A dyadic rational r > 0 with r² < x (x > 0), within about 2^-bits relative."""
+    scale = 1 << bits
+    # r = floor(sqrt(x) * 2^k) / 2^k with k chosen from x's size
+    k = max(bits - (x.numerator.bit_length() - x.denominator.bit_length()) // 2, 1)
+    num = (x.numerator << (2 * k)) // x.denominator
+    r = Fraction(math.isqrt(num), 1 << k)
+    while r * r >= x and r > 0:
+        r -= Fraction(1, 1 << k)
+    del scale
+    return r
+
+
+def expanding_ball(model, z, J: flint.fmpq_mat | None = None):
+    """(Q, r) with f expanding in |x|_Q = sqrt(xᵀQx) on {|x − z|_Q ≤ r} ⊂ z's region, or a
+    reason string. Q = I when Jᵀ J − I is positive definite (σ_min(J) > 1), else Q from the
+    Stein equation Jᵀ Q J − Q = I solved in floats, rounded to rationals, checked exactly."""
+    from verify.intervals import inverse, is_positive_definite
+
+    n = model.n
+    loc = locate(model, z)
+    if not loc.strict:
+        return "the fixed point lies on a region boundary"
+    if J is None:
+        J = model.jacobian(loc.bits)
+    Jr = rows_of(J)
+    JT = [[Jr[j][i] for j in range(n)] for i in range(n)]
+
+    def expanding(Q):
+        JQJ = [[sum(JT[i][a] * Q[a][b] * Jr[b][j] for a in range(n) for b in range(n)) for j in range(n)]
+               for i in range(n)]
+        return is_positive_definite(Q) and is_positive_definite(
+            [[JQJ[i][j] - Q[i][j] for j in range(n)] for i in range(n)])
+
+    eye = [[Fraction(int(i == j)) for j in range(n)] for i in range(n)]
+    Q = eye if expanding(eye) else None
+    if Q is None:
+        import scipy.linalg
+
+        Jf = np.array([[float(v) for v in row] for row in Jr])
+        try:
+            Ji = np.linalg.inv(Jf)
+            X = scipy.linalg.solve_discrete_lyapunov(Ji.T, Ji.T @ Ji)
+        except (np.linalg.LinAlgError, ValueError):
+            return "the Jacobian at the fixed point is singular or not expanding"
+        if not np.all(np.isfinite(X)):
+            return "no expanding quadratic norm found"
+        X = (X + X.T) / 2
+        X = X / np.abs(X).max()
+        for bits in (20, 40, 60):
+            Qc = [[Fraction(round(X[i][j] * 2**bits), 2**bits) for j in range(n)] for i in range(n)]
+            Qc = [[Qc[min(i, j)][max(i, j)] for j in range(n)] for i in range(n)]
+            if expanding(Qc):
+                Q = Qc
+                break
+        if Q is None:
+            return "no quadratic norm in which f is expanding near the fixed point was found"
+    Qinv = inverse(Q)
+    pre = [fraction_of(v) for v in (model.C * column(z) + model.d).entries()]
+    Cr = rows_of(model.C)
+    bound = None
+    for k in range(model.L):
+        spread = sum(Cr[k][i] * Qinv[i][j] * Cr[k][j] for i in range(n) for j in range(n))
+        if spread > 0:
+            val = pre[k] * pre[k] / spread
+            bound = val if bound is None else min(bound, val)
+    if bound is None:
+        return Q, Fraction(1 << 20)
+    return Q, _isqrt_frac_below(bound * Fraction(63, 64) ** 2)
+
+
+def _in_ball(Q, r, x, z) -> bool:
+    diff = [a - b for a, b in zip(x, z)]
+    n = len(diff)
+    return sum(Q[i][j] * diff[i] * diff[j] for i in range(n) for j in range(n)) < r * r
+
+
+def find_snapbacks(model, orbit, max_length: int = 12, max_nodes: int = 20000, regions=None):
+    """Shortest exact snap-back orbits of a repelling fixed point (list of :class:`SnapBack`),
+    or a :class:`Refusal` saying why there is none (not a repeller, no expanding ball, every
+    preimage chain runs through a region boundary, budget)."""
+    if orbit.period != 1:
+        return Refusal(orbit.id, "snap-back orbits are searched for fixed points only", "snap-back")
+    if orbit.type != "repeller":
+        return Refusal(orbit.id, f"not a repeller ({orbit.type})", "snap-back")
+    z = tuple(orbit.points[0])
+    ball = expanding_ball(model, z, model.jacobian(orbit.regions[0]))
+    if isinstance(ball, str):
+        return Refusal(orbit.id, ball, "snap-back")
+    Q, r = ball
+    if regions is None:
+        regions = enumerate_regions(model).regions
+    pieces = []
+    for t in regions:
+        J, c = model.affine_piece(t)
+        if J.det() != 0:
+            pieces.append((t, J, c))
+    zc = column(z)
+    queue = deque([(zc, ())])      # point, chain of (point, region) after it
+    seen = {z}
+    boundary_hits = []
+    nodes = 0
+    while queue:
+        y, chain = queue.popleft()
+        if len(chain) >= max_length:
+            continue
+        for t, J, c in pieces:
+            x = J.solve(y - c)
+            xv = tuple(vector_of(x))
+            if xv in seen:
+                continue
+            loc = locate(model, xv)
+            if not loc.matches(t):
+                continue
+            nodes += 1
+            if not loc.strict:
+                seen.add(xv)
+                boundary_hits.append((xv, len(chain) + 1))
+                continue
+            seen.add(xv)
+            new_chain = ((xv, t),) + chain
+            if _in_ball(Q, r, xv, z):
+                pts = tuple(p for p, _ in new_chain) + (z,)
+                return [SnapBack(orbit.id, z, pts, tuple(s for _, s in new_chain), tuple(map(tuple, Q)), r)]
+            queue.append((x, new_chain))
+            if nodes > max_nodes:
+                return Refusal(orbit.id, f"no snap-back orbit within the budget of {max_nodes} preimages", "snap-back")
+    if boundary_hits:
+        pt, depth = boundary_hits[0]
+        return Refusal(orbit.id, "every backward orbit of the fixed point that leaves it passes through a region "
+                       f"boundary or ends (e.g. the preimage ({', '.join(map(str, pt))}) after {depth} steps lies on a "
+                       "hyperplane): no snap-back orbit strictly inside regions up to length "
+                       f"{max_length}", "snap-back")
+    return Refusal(orbit.id, f"no preimage chain of length <= {max_length} enters the expanding ball "
+                   f"(radius {float(r):.3g})", "snap-back")
+
+
+# ----------------------------------------------------------------------------- driver
+
+def find_connections(model, orbits=None, max_length: int = 8, max_period: int = 1, homoclinic: bool = True,
+                     heteroclinic: bool = True, snapback: bool = True, max_nodes: int = 20000,
+                     progress: Callable[[str], None] | None = None) -> ConnectionSearch:
+    """Candidate homoclinic / heteroclinic orbits of all hyperbolic saddle orbits up to
+    *max_period*, and snap-back orbits of repelling fixed points (see the module docstring).
+
+    *orbits*: an :class:`symbolic.orbits.OrbitSearch` (default: ``find_orbits(model,
+    max_period)``). Non-hyperbolic orbits and unsupported cases are listed in ``refusals``.
+    """
+    t0 = time.perf_counter()
+    if orbits is None:
+        orbits = find_orbits(model, max_period)
+    stats: dict = {}
+    refusals = []
+    saddles = []
+    for o in orbits.orbits:
+        if o.type == "saddle":
+            saddles.append(o)
+        elif o.type in ("non-hyperbolic", "continuum", "boundary"):
+            why = {"non-hyperbolic": "non-hyperbolic: an eigenvalue lies on the unit circle (e.g. an elliptic "
+                                     "point), so it has no hyperbolic stable/unstable manifolds",
+                   "continuum": "a continuum of periodic points (not hyperbolic)",
+                   "boundary": "lies on a region boundary: f is not differentiable there"}[o.type]
+            refusals.append(Refusal(o.id, why))
+    dep_pieces, arr_pieces = [], []
+    for o in saddles:
+        for i in range(o.period):
+            for side, bucket in (("unstable", dep_pieces), ("stable", arr_pieces)):
+                pc = local_piece(model, o, i, side)
+                if isinstance(pc, str):
+                    refusals.append(Refusal(o.id, f"point {i}: {pc}"))
+                else:
+                    bucket.append(pc)
+    conns = []
+    truncated = []
+    for dep in dep_pieces:
+        if not (homoclinic or heteroclinic):
+            break
+        arrivals = [a for a in arr_pieces if (a.orbit is dep.orbit and homoclinic) or
+                    (a.orbit is not dep.orbit and heteroclinic)]
+        if not arrivals:
+            continue
+        found, trunc = _walk(model, dep, arrivals, max_length, max_nodes, stats, progress, not heteroclinic)
+        conns.extend(found)
+        if trunc:
+            truncated.append(f"{dep.orbit.id}[{dep.index}]: {trunc}")
+    conns = _dedupe(conns)
+    snaps = []
+    if snapback:
+        regions = None
+        for o in orbits.orbits:
+            if o.type == "repeller" and o.period == 1:
+                if regions is None:
+                    regions = enumerate_regions(model).regions
+                out = find_snapbacks(model, o, max_length=max(max_length, 12), regions=regions)
+                if isinstance(out, Refusal):
+                    refusals.append(out)
+                else:
+                    snaps.extend(out)
+    if not saddles and not any(o.type == "repeller" for o in orbits.orbits):
+        refusals.append(Refusal("-", f"no hyperbolic saddle or repelling orbit up to period {orbits.max_period}: "
+                                "nothing to connect", "model"))
+    stats["seconds"] = time.perf_counter() - t0
+    status = "truncated" if truncated else "complete-to-depth"
+    msg = "; ".join(truncated) if truncated else (
+        f"every piece of the local unstable manifolds followed for {max_length} steps")
+    return ConnectionSearch(conns, snaps, refusals, orbits, status, msg, stats)
