@@ -1,72 +1,81 @@
 """Where the roots of a rational polynomial lie with respect to the unit circle (checker side).
 
-Independent of :mod:`symbolic.stability` (which uses flint balls and a reciprocal-gcd
-argument): here sympy's exact root isolation (real intervals and complex rectangles with
-rational corners, Collins–Krandick / Sturm-based) is refined until every isolating box lies
-strictly inside or strictly outside the unit disk, decided with rational arithmetic:
+Independent of :mod:`symbolic.stability` in its logic (that module counts roots *on* the circle
+with a reciprocal-gcd / Sturm argument): here every root is enclosed in a certified Arb ball
+(python-flint ``fmpz_poly.complex_roots``: disjoint balls, each containing exactly one root
+of the square-free factor), and a root is counted inside (outside) only when the ball
+arithmetic proves |λ|² < 1 (> 1). The working precision is raised until all roots are
+decided; a root on the circle never separates, so a polynomial with such a root is reported
+as undecided: the checker can confirm hyperbolicity, never wrongly assert it.
 
-    max |λ|² over a box = max over its corners of x² + y²,
-    min |λ|² over a box = dist(0, [x1, x2])² + dist(0, [y1, y2])².
-
-A root on the unit circle never separates, so a polynomial with such a root is reported as
-undecided: the checker can confirm hyperbolicity, never wrongly assert it.
+>>> from fractions import Fraction as F
+>>> locate_roots([F(-1, 2), F(17, 10), F(1)])     # Lozi: x^2 + 17/10 x - 1/2
+{'inside': 1, 'outside': 1}
+>>> locate_roots([F(1), F(-1), F(1)]) is None     # roots of modulus exactly 1
+True
 """
 from __future__ import annotations
 
 from fractions import Fraction
 
-import sympy as sp
+import flint
 
-_X = sp.Symbol("x")
-
-
-def _F(v) -> Fraction:
-    v = sp.Rational(v)
-    return Fraction(int(v.p), int(v.q))
+_MAX_PREC = 4096
 
 
-def _dist0(a: Fraction, b: Fraction) -> Fraction:
-    if a <= 0 <= b:
-        return Fraction(0)
-    return min(abs(a), abs(b))
+def charpoly(rows: list[list[Fraction]]) -> list[Fraction]:
+    """Exact characteristic polynomial det(x I - M), coefficients low degree first."""
+    n = len(rows)
+    M = flint.fmpq_mat(n, n, [flint.fmpq(v.numerator, v.denominator) for row in rows for v in row])
+    p = M.charpoly()
+    return [Fraction(int(c.p), int(c.q)) for c in p.coeffs()]
 
 
-def _box_side(x1, x2, y1, y2) -> str | None:
-    hi = max(x * x + y * y for x in (x1, x2) for y in (y1, y2))
-    lo = _dist0(x1, x2) ** 2 + _dist0(y1, y2) ** 2
-    if hi < 1:
+def _side(z) -> str | None:
+    a2 = z.real * z.real + z.imag * z.imag
+    if a2 < 1:
         return "inside"
-    if lo > 1:
+    if a2 > 1:
         return "outside"
     return None
 
 
-def locate_roots(coeffs_low_first: list[Fraction], max_refinements: int = 7) -> dict | None:
-    """Counts {'inside': a, 'outside': b} with multiplicity, or None if some root stays on
-    (or too close to decide near) the unit circle."""
-    poly = sp.Poly([sp.Rational(c.numerator, c.denominator) for c in reversed(coeffs_low_first)], _X, domain="QQ")
-    if poly.degree() <= 0:
-        return {"inside": 0, "outside": 0}
+def locate_roots(coeffs_low_first: list[Fraction]) -> dict | None:
+    """Counts {'inside': a, 'outside': b} with multiplicity, or None if some root cannot be
+    separated from the unit circle at up to 4096 bits."""
+    den = 1
+    for c in coeffs_low_first:
+        den = den * c.denominator // _gcd(den, c.denominator)
+    ints = [int(c * den) for c in coeffs_low_first]
+    while len(ints) > 1 and ints[-1] == 0:
+        ints.pop()
+    poly = flint.fmpz_poly(ints)
     counts = {"inside": 0, "outside": 0}
-    _, factors = poly.sqf_list()
-    for g, mult in factors:
-        if g.degree() == 0:
-            continue
-        eps = Fraction(1, 16)
-        for _ in range(max_refinements):
-            real, cplx = g.intervals(all=True, eps=sp.Rational(eps.numerator, eps.denominator))
-            sides = []
-            for (a, b), m in real:
-                sides.append((_box_side(_F(a), _F(b), Fraction(0), Fraction(0)), m))
-            for (lo, hi), m in cplx:
-                x1, y1 = _F(sp.re(lo)), _F(sp.im(lo))
-                x2, y2 = _F(sp.re(hi)), _F(sp.im(hi))
-                sides.append((_box_side(x1, x2, y1, y2), m))
-            if all(s is not None for s, _ in sides):
-                for s, m in sides:
-                    counts[s] += m * mult
-                break
-            eps = eps * eps if eps > Fraction(1, 2**64) else eps / 2**64
-        else:
-            return None
+    if poly.degree() <= 0:
+        return counts
+    _, factors = poly.factor_squarefree()
+    old = flint.ctx.prec
+    try:
+        for g, mult in factors:
+            if g.degree() <= 0:
+                continue
+            prec = 64
+            while True:
+                flint.ctx.prec = prec
+                sides = [(_side(z), m) for z, m in g.complex_roots()]
+                if all(s is not None for s, _ in sides):
+                    break
+                prec *= 4
+                if prec > _MAX_PREC:
+                    return None
+            for s, m in sides:
+                counts[s] += m * mult
+    finally:
+        flint.ctx.prec = old
     return counts
+
+
+def _gcd(a: int, b: int) -> int:
+    while b:
+        a, b = b, a % b
+    return a
