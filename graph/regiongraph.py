@@ -525,6 +525,9 @@ class RegionWalker:
         """Realisable cells sharing a facet with s (its single flips that are non-empty)."""
         got = self._nbrs.get(s)
         if got is None:
+            self.decide([s])
+            if s not in self.cells:
+                raise ValueError(f"{s!r} is not a cell meeting the box")
             self.expand([s])
             got = self._nbrs[s]
         return got
