@@ -57,7 +57,7 @@ from symbolic.regions import array_to_bits, bits_to_array, enumerate_regions, lo
 
 __all__ = [
     "LocalPiece", "Connection", "SnapBack", "Refusal", "ConnectionSearch", "local_piece",
-    "find_connections", "expanding_ball", "find_snapbacks", "connection_points",
+    "find_connections", "expanding_ball", "find_snapbacks", "connection_points", "extend_connection",
 ]
 
 _SLAB_OVERLAP = 0.9
@@ -787,3 +787,28 @@ def find_connections(model, orbits=None, max_length: int = 8, max_period: int = 
     msg = "; ".join(truncated) if truncated else (
         f"every piece of the local unstable manifolds followed for {max_length} steps")
     return ConnectionSearch(conns, snaps, refusals, orbits, status, msg, stats)
+
+
+
+def extend_connection(model, conn: Connection, orbits, before: int = 0, after: int = 0) -> Connection:
+    """The same connecting orbit written with *before* more steps on the local unstable piece
+    (x_0 replaced by its backward iterate along E^u) and *after* more steps on the local
+    stable piece: a longer itinerary of the same orbit (used to benchmark certification
+    against orbit length). Fixed points with real eigenvalues only."""
+    if before < 0 or after < 0:
+        raise ValueError("before and after must be >= 0")
+    src, dst = orbits.by_id(conn.source), orbits.by_id(conn.target)
+    dep = local_piece(model, src, conn.source_index, "unstable")
+    arr = local_piece(model, dst, conn.target_index, "stable")
+    if isinstance(dep, str) or isinstance(arr, str) or src.period != 1 or dst.period != 1:
+        raise ValueError("extend_connection needs fixed points with local pieces")
+    if any(k != "real" for k in dep.kinds + arr.kinds):
+        raise ValueError("extend_connection supports real eigenvalues only")
+    lam_u = np.array([v.real for v in dep.values])
+    lam_s = np.array([v.real for v in arr.values])
+    a = conn.a / lam_u ** before
+    b = conn.b * lam_s ** after
+    itin = (src.regions[0],) * before + conn.itinerary + (dst.regions[0],) * after
+    pts = connection_points(model, dep, a, itin)
+    return Connection(conn.kind, conn.source, conn.target, conn.source_index, conn.target_index, itin, a, b,
+                      pts, conn.status, conn.sigma_min, conn.margin, conn.boundary, conn.note)

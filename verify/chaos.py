@@ -39,7 +39,7 @@ from .checker import check_certificate
 from .checkchaos import THEOREMS, check_heteroclinic, check_homoclinic, check_snap_back
 from .checkmodel import CheckedMap
 
-__all__ = ["SMALE_BIRKHOFF", "MAROTTO", "HETEROCLINIC_CYCLE", "connection_claim", "snapback_claim",
+__all__ = ["SMALE_BIRKHOFF", "MAROTTO", "HETEROCLINIC_CYCLE", "connection_claim", "snapback_claim", "certify_connection", "exact_verdict",
            "certify_search", "ChaosCertification", "decimal_interval"]
 
 SMALE_BIRKHOFF = (
@@ -184,7 +184,7 @@ def _eigen_json(J_exact, piece, prec: int):
 # ----------------------------------------------------------------------------- claims
 
 def _orbit_json(orbit) -> dict:
-    return {"id": orbit.id, "period": orbit.period, "points": [[_fs(v) for v in p] for p in orbit.points],
+    return {"period": orbit.period, "points": [[_fs(v) for v in p] for p in orbit.points],
             "stable_dim": orbit.stable_dim, "unstable_dim": orbit.unstable_dim}
 
 

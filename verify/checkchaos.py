@@ -331,6 +331,17 @@ def _in_ball(coords, kinds, r, where) -> None:
             pos += 2
 
 
+def _nonzero(coords, kinds, where) -> None:
+    """The coordinate box excludes 0: the point is not the orbit point itself."""
+    pos = 0
+    for kind in kinds:
+        width = 1 if kind == "real" else 2
+        if any(c.sign() != 0 for c in coords[pos:pos + width]):
+            return
+        pos += width
+    raise _Fail(f"{where}: the coordinate enclosure contains 0 (the point may be the periodic point itself)")
+
+
 def _piece_inside(model: CheckedMap, P, W, r, where) -> None:
     """P + W N_r strictly inside the region of the exact point P (N_r ⊂ box of half-side r)."""
     pre = model.pre(P)
@@ -366,6 +377,7 @@ def _side(model, pts, spec, dims, side, where, bits):
     cols, kinds = _subspace(J, spec, side, dim, where, bits)
     coords = _ivvec(spec.get("coordinates"), dim, f"{where}.coordinates")
     _in_ball(coords, kinds, r, where)
+    _nonzero(coords, kinds, f"{where}.coordinates")
     # the piece and its images along the cycle stay inside the regions
     W = cols
     _piece_inside(model, pts[i], W, r, f"{where} at orbit point {i}")
