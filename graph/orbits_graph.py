@@ -127,7 +127,7 @@ def find_orbits_graph(model, max_period: int, box=None, progress: Callable[[str]
 
     box: ``(lo, hi)`` (numbers or length-n sequences) or None for all of R^n (no pruning by a
     box; slower on large arrangements). transitions: a prebuilt :class:`TransitionGraph`
-    for the same box. certify: exact Farkas certificates for every dropped transition (the
+    (its box is used when *box* is None). certify: exact Farkas certificates for every dropped transition (the
     completeness claim then rests on no float decision). max_walks: limit on the closed
     walks confirmed (status 'truncated' beyond it).
 
@@ -138,10 +138,12 @@ def find_orbits_graph(model, max_period: int, box=None, progress: Callable[[str]
     if max_period < 1:
         raise ValueError("max_period must be >= 1")
     t0 = time.perf_counter()
+    if transitions is not None and box is None:
+        box = transitions.box
     box = as_box(box, model.n)
     tg = transitions if transitions is not None else transition_graph(model, box, certify=certify, seed=seed,
                                                                      progress=progress)
-    if transitions is not None and tg.box != box:
+    if tg.box != box:
         raise ValueError("the transition graph was built for another box")
     t_graph = time.perf_counter() - t0
     regions = sorted(tg.graph.nodes)  # same order as the exhaustive mode: necklaces coincide

@@ -257,6 +257,87 @@ def _clipped_vertices(model, box, bits_row, J, c, x0):
     return V if np.all(np.isfinite(V)) else None
 
 
+def _sides(model, norms, W, rays=None):
+    """side_k = +1 (-1) when conv(W) + cone(rays) lies strictly above (below) H_k, else 0.
+
+    Float decision with a margin; a ray counts only if it moves strictly away from H_k
+    (a ray parallel to H_k within the float error makes side_k = 0: conservative).
+    """
+    pre = model.preact(W) / norms
+    eps = 1e-9 * (1.0 + np.abs(W).max())
+    up, down = pre.min(axis=0) > eps, pre.max(axis=0) < -eps
+    if rays is not None and len(rays):
+        g = (rays @ model.Cf.T) / norms
+        up &= g.min(axis=0) > 1e-9
+        down &= g.max(axis=0) < -1e-9
+    return np.where(up, 1, np.where(down, -1, 0)).astype(np.int8)
+
+
+def _unbounded_sides(model, bits, J, c, norms, max_candidates: int = 20_000):
+    """Sides of the images f_s(cl R_s) of unbounded cells, from vertices and extreme rays.
+
+    With rank C = n every closed cell is a pointed polyhedron conv(V_s) + cone(R_s): its
+    vertices are points where n independent hyperplanes meet, its extreme rays are the lines
+    where n - 1 independent central hyperplanes meet (both lists are computed once for the
+    arrangement and assigned to the cells whose closure holds them, with a float margin that
+    only ever adds points: conservative). The image is conv(J V_s + c) + cone(J R_s); rays in
+    the kernel of J_s add nothing. Returns None (no filter) for rank-deficient,
+    ill-conditioned or too large arrangements.
+    """
+    import itertools
+    import math
+
+    n, L = model.n, model.L
+    if L == 0 or np.linalg.matrix_rank(model.Cf) < n or math.comb(L, n) + 2 * math.comb(L, n - 1) > max_candidates:
+        return None
+    Cf, df = model.Cf, model.df
+
+    def good_subsets(k):
+        if k == 0:
+            return np.zeros((1, 0), dtype=int), np.ones(1, dtype=bool)
+        subs = np.array(list(itertools.combinations(range(L), k)), dtype=int).reshape(-1, k)
+        sv = np.linalg.svd(Cf[subs], compute_uv=False)
+        ratio = sv[:, -1] / sv[:, 0]
+        if np.any((ratio < 1e-8) & (ratio > 1e-13)):
+            return None, None  # nearly dependent hyperplanes: vertices/rays too inaccurate
+        return subs, ratio >= 1e-8
+
+    subs, ok = good_subsets(n)
+    if subs is None:
+        return None
+    V = np.linalg.solve(Cf[subs[ok]], -df[subs[ok]][..., None])[..., 0] if ok.any() else np.zeros((0, n))
+    rsubs, rok = good_subsets(n - 1)
+    if rsubs is None:
+        return None
+    if n == 1:
+        R = np.array([[1.0], [-1.0]])
+    else:
+        _, _, vt = np.linalg.svd(Cf[rsubs[rok]])
+        R = vt[:, -1, :]
+        R = np.concatenate([R, -R])
+
+    def signs(P, central):
+        pre = (P @ Cf.T + (0.0 if central else df)) / norms
+        eps = 1e-9 * (1.0 + np.abs(P).max(axis=1, keepdims=True))
+        return np.where(pre > eps, 1, np.where(pre < -eps, -1, 0)).astype(np.int8)
+
+    SV, SR = signs(V, False), signs(R, True)
+    sig = np.where(bits, 1, -1).astype(np.int8)
+    out = []
+    for i in range(len(bits)):
+        vin = np.all((SV == 0) | (SV == sig[i]), axis=1)
+        rin = np.all((SR == 0) | (SR == sig[i]), axis=1)
+        if not vin.any():
+            out.append(None)
+            continue
+        JR = R[rin] @ J[i].T
+        nr = np.linalg.norm(JR, axis=1)
+        JR = JR[nr > 1e-12 * (1.0 + np.linalg.norm(J[i]))]
+        JR = JR / np.linalg.norm(JR, axis=1, keepdims=True) if len(JR) else JR
+        out.append(_sides(model, norms, V[vin] @ J[i].T + c[i], JR))
+    return out
+
+
 def _random_in_hull(V, m, rng):
     """m random points of conv(V): random convex combinations of n + 1 vertices each."""
     k, n = V.shape
@@ -293,7 +374,7 @@ def transition_graph(model, box=None, regions: RegionGraph | None = None, sample
     J, c = _pieces(model, bits)
     nbrs = [np.array([idx[u] for u in regions.graph.neighbors(s)], dtype=int) for s in nodes]
     stats = {"cells": N, "sample_edges": 0, "lp_pairs": 0, "certificates": 0, "undecided": 0, "fallback_sources": 0,
-             "side_skips": 0}
+             "side_skips": 0, "dual_skips": 0}
     _, _, norms = _normalised(model)
 
     edges: dict = {}  # (i, j) -> [margin, x, found]
@@ -331,12 +412,12 @@ def transition_graph(model, box=None, regions: RegionGraph | None = None, sample
             V = _clipped_vertices(model, box, bits[i], J[i], c[i], pts[i])
             if V is None:
                 continue
-            W = V @ J[i].T + c[i]
-            pre = model.preact(W) / norms
-            eps = 1e-9 * (1.0 + np.abs(W).max())
-            sides[i] = np.where(pre.min(axis=0) > eps, 1, np.where(pre.max(axis=0) < -eps, -1, 0)).astype(np.int8)
+            if not certify:  # float exclusions are not used when every rejection must be proven
+                sides[i] = _sides(model, norms, V @ J[i].T + c[i])
             if samples_per_cell:
                 samples[i] = _random_in_hull(V, samples_per_cell, rng)
+    elif box is None and not certify and N:
+        sides = _unbounded_sides(model, bits, J, c, norms)
     # 3. targets of forward-mapped samples (clear float margins only)
     if samples_per_cell and N:
         need = [i for i in range(N) if samples[i] is None and pts[i] is not None]
@@ -372,6 +453,29 @@ def transition_graph(model, box=None, regions: RegionGraph | None = None, sample
     tested = [set(mb) for mb in members]
     frontier = [list(mb) for mb in members]
 
+    # A rejected pair's dual y (y >= 0, y^T A = 0, y^T b < 0 on the LP's rows) uses the image
+    # rows of only a few hyperplanes; every target u' with the same bits there has the same
+    # rows, so the same y rejects it (weak duality): a "forbidden partial pattern" of s.
+    R1 = L + (2 * n if box is not None else 0)
+    forbidden: list = [[] for _ in range(N)]
+
+    def forbid(i, j, y):
+        if not np.all(np.isfinite(y)) or y.max(initial=0.0) <= 0:
+            return
+        supp = np.nonzero(y > 1e-9 * y.max())[0]
+        hyp = supp[(supp >= R1) & (supp < R1 + L)] - R1
+        mask = np.zeros(L, dtype=bool)
+        mask[hyp] = True
+        forbidden[i].append((mask, bits[j] & mask))
+
+    def excluded(i, cand):
+        if not forbidden[i]:
+            return np.zeros(len(cand), dtype=bool)
+        Fm = np.array([f[0] for f in forbidden[i]])
+        Fv = np.array([f[1] for f in forbidden[i]])
+        B = bits[cand]
+        return np.any(np.all(~Fm[None] | (B[:, None, :] == Fv[None]), axis=2), axis=1)
+
     def run_pairs(pairs):
         """LP the pairs; returns those that are edges (recorded)."""
         got = []
@@ -386,14 +490,17 @@ def transition_graph(model, box=None, regions: RegionGraph | None = None, sample
                 if np.isfinite(mval) and mval >= -tol:
                     if mval < 0 and certify and _farkas(model, box, nodes[i], nodes[j], res.y[k]):
                         stats["certificates"] += 1
+                        forbid(i, j, res.y[k])
                         continue
                     record(i, j, mval, res.x[k], "lp")
                     got.append((i, j))
                     continue
                 if np.isfinite(mval) and not certify:
+                    forbid(i, j, res.y[k])
                     continue
                 if np.isfinite(mval) and mval < 1 and _farkas(model, box, nodes[i], nodes[j], res.y[k]):
                     stats["certificates"] += 1
+                    forbid(i, j, res.y[k])
                     continue
                 stats["undecided"] += 1  # kept: errs on the side of more edges
                 record(i, j, mval if np.isfinite(mval) else 0.0, res.x[k], "lp")
@@ -441,6 +548,10 @@ def transition_graph(model, box=None, regions: RegionGraph | None = None, sample
                 sd = sides[i]
                 bad = np.any((sd != 0) & (bits[cand] != (sd > 0)), axis=1)
                 stats["side_skips"] += int(bad.sum())
+                cand = cand[~bad]
+            if len(cand) and forbidden[i]:
+                bad = excluded(i, cand)
+                stats["dual_skips"] += int(bad.sum())
                 cand = cand[~bad]
             pairs.extend((i, int(u)) for u in cand)
         if not pairs:
