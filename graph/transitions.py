@@ -417,7 +417,7 @@ def transition_graph(model, box=None, regions: RegionGraph | None = None, sample
             if samples_per_cell:
                 samples[i] = _random_in_hull(V, samples_per_cell, rng)
     elif box is None and not certify and N:
-        sides = _unbounded_sides(model, bits, J, c, norms)
+        sides = _unbounded_sides(model, bits, J, c, norms) or [None] * N
     # 3. targets of forward-mapped samples (clear float margins only)
     if samples_per_cell and N:
         need = [i for i in range(N) if samples[i] is None and pts[i] is not None]
