@@ -297,11 +297,12 @@ def _region_radius(model, orbit, VW, norm: AdaptedNorm, exact: bool) -> tuple[Fr
 
 
 def local_piece(model, orbit, side: str, prec_bits: int = 128, max_radius: Fraction | None = None,
-                tol: float = 1e-12) -> LocalPiece:
+                tol: float = 1e-12, box=None) -> LocalPiece:
     """The proven local piece of ``orbit`` (an :class:`symbolic.orbits.Orbit`) on ``side``.
 
     Raises ValueError for orbits without the requested subspace or on a region boundary.
-    ``max_radius`` caps r (default: unbounded directions are capped at 1e3 · scale).
+    ``max_radius`` caps r; with a ``box`` the piece is also kept within the box's size
+    (when the subspace runs parallel to every hyperplane the regions do not bound it).
     """
     if side not in ("stable", "unstable"):
         raise ValueError("side must be 'stable' or 'unstable'")
@@ -327,6 +328,14 @@ def local_piece(model, orbit, side: str, prec_bits: int = 128, max_radius: Fract
         rmax, info = _region_radius(model, orbit, VW, norm, exact)
         scale = max([1.0] + [abs(float(v)) for p in orbit.points for v in p])
         cap = Fraction(max_radius) if max_radius is not None else _dyadic(1e3 * scale, 10)
+        if box is not None:
+            for i in range(model.n):
+                row = [VW[i, t] if not exact else fraction_of(VW[i, t]) for t in range(k)]
+                neg = [-v for v in row]
+                spread = max(norm.block_max(row, exact), norm.block_max(neg, exact))
+                width = Fraction(box[1][i]) - Fraction(box[0][i])
+                if spread > 0:
+                    cap = min(cap, width / spread)
         r = cap if rmax is None else min(cap, rmax / 2)
         r = _dyadic(float(r) * (1 - 1e-9), 20)
         if rmax is not None and not r < rmax:

@@ -175,7 +175,7 @@ def trace_manifold(model, orbit, side: str, depth: int = 30, box=None, budget: i
     if box is None:
         box = default_box(model, orbit)
     box = (tuple(Fraction(v) for v in box[0]), tuple(Fraction(v) for v in box[1]))
-    loc = local_piece(model, orbit, side, prec_bits=prec_bits)
+    loc = local_piece(model, orbit, side, prec_bits=prec_bits, box=box)
     cells = None
     if side == "unstable":
         pieces, stopped, stats = trace_unstable(model, orbit, loc, box, depth, budget, tol, progress)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from symbolic.pieces import (
-    _param_vertices, _linear_range, difference_same_hull, preimage, same_hull,
+    _linear_range, _param_vertices, clip_to_box, difference_same_hull, preimage, same_hull,
 )
 from symbolic.regions import bits_to_array, enumerate_regions
 
@@ -94,7 +94,7 @@ def trace_stable(model, orbit, local, box, max_depth: int = 30, budget: int = 20
     """Pieces of W^s of ``orbit`` inside ``box``. Returns (pieces, stopped_by, stats)."""
     cells = cells if cells is not None else CellIndex(model, box)
     L = local.piece
-    out = [L]
+    out = [clip_to_box(L, box) or L]
     stats = {"preimage_calls": 0, "branches": 0, "higher_dim": 0, "max_depth": 0,
              "cells": len(cells.cells)}
     frontier = [L]

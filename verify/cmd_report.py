@@ -1,0 +1,49 @@
+"""``plrnn-manifolds report [MODEL] --out DIR``: the whole analysis as a verified report folder."""
+from __future__ import annotations
+
+import sys
+
+from .cli import Progress, UsageError, resolve_model
+
+DEFAULT_EXAMPLE = "lozi"
+
+
+def register(sub) -> None:
+    p = sub.add_parser("report", help="run everything and write a verified report folder (certificate, HTML, figures)")
+    p.add_argument("model", metavar="MODEL", nargs="?", default=DEFAULT_EXAMPLE,
+                   help=f"model file, checkpoint or bundled example name (default: the bundled '{DEFAULT_EXAMPLE}')")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder (written atomically)")
+    p.add_argument("--force", action="store_true", help="replace DIR if it exists")
+    p.add_argument("--kind", help="model kind, overriding checkpoint layout detection")
+    p.add_argument("--P", type=int, default=None, help="number of ReLU units of an ALRNN checkpoint")
+    p.add_argument("--max-period", type=int, default=None, metavar="K", help="orbit period bound (default: from the model size)")
+    p.add_argument("--mode", choices=["auto", "exhaustive", "scyfi"], default="auto")
+    p.add_argument("--max-length", type=int, default=None, metavar="N", help="homoclinic search length (default 8)")
+    p.add_argument("--steps", type=int, default=3000, help="trajectory length for figures and the box")
+    p.add_argument("--no-chaos", action="store_true", help="skip the homoclinic/heteroclinic search")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    import os
+
+    from .report import ReportOptions, build_report, write_report
+
+    if args.max_period is not None and args.max_period < 1:
+        raise UsageError("--max-period must be at least 1")
+    if os.path.exists(args.out) and not args.force:
+        raise UsageError(f"{args.out} exists (use --force to replace it)")
+    model = resolve_model(args.model, args.kind, args.P)
+    progress = Progress(args.quiet)
+    progress(f"{model.summary()}", force=True)
+    opts = ReportOptions(max_period=args.max_period, mode=args.mode, seed=args.seed, steps=args.steps,
+                         chaos=not args.no_chaos, max_length=args.max_length)
+    rep = build_report(model, opts, progress=progress)
+    out = write_report(rep, args.out, force=args.force)
+    n_cert = sum(r.status == "certified" for r in rep.claims)
+    progress(f"wrote {out}: {n_cert} of {len(rep.claims)} claims certified", force=True)
+    print(f"{out}/report.html  ({n_cert} of {len(rep.claims)} claims certified; "
+          f"re-check: plrnn-manifolds check {os.path.join(args.out, 'certificate.json')})")
+    return 0
