@@ -1,7 +1,8 @@
 """Checker claims for connecting orbits and chaos theorems (trusted base; DESIGN §8, §9).
 
 Registered claim types (each re-derived from the certificate's model with exact rationals and
-rational-endpoint intervals only; nothing from ``graph`` or ``symbolic`` is imported):
+rational-endpoint intervals only -- Fractions, and flint's exact ``fmpq_mat`` for products,
+inverses and determinants; nothing from ``graph`` or ``symbolic`` is imported):
 
 ``transversal-homoclinic-orbit`` (theorem ``smale-birkhoff``)
     An orbit x_0, ..., x_N, ... with x_0 on the local unstable piece of a hyperbolic saddle
@@ -58,10 +59,12 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+import flint
+
 from .checker import check_periodic_orbit, register
 from .checkmodel import CheckedMap, CheckInputError, _q, eye, matmul, qvec
 from .intervals import (
-    Interval, det, exact_matmul_iv, interval_det, inverse, is_positive_definite, krawczyk,
+    Interval, det, interval_det, inverse, is_positive_definite, krawczyk,
     matvec, mid_vec,
 )
 
@@ -152,13 +155,19 @@ def _piece(model: CheckedMap, pattern: str):
     return J, c
 
 
+def _fm(rows) -> flint.fmpq_mat:
+    """Exact rational matrix (list of rows of Fractions) as a flint fmpq_mat."""
+    r, c = len(rows), (len(rows[0]) if rows else 0)
+    return flint.fmpq_mat(r, c, [flint.fmpq(x.numerator, x.denominator) for row in rows for x in row])
+
+
+def _fr(M: flint.fmpq_mat) -> list[list[Fraction]]:
+    return [[Fraction(int(M[i, j].p), int(M[i, j].q)) for j in range(M.ncols())] for i in range(M.nrows())]
+
+
 def _signs_at(model: CheckedMap, z) -> dict[int, int]:
     pre = model.pre(z)
     return {k: (1 if pre[k] > 0 else -1) for k in model.kinks}
-
-
-def _vec_add(u, v):
-    return [a + b for a, b in zip(u, v)]
 
 
 def _exact_mv(M, v):
@@ -187,12 +196,12 @@ def _orbit(model: CheckedMap, spec, where):
 
 
 def _cycle_product(model: CheckedMap, pts, i):
-    """DF^k at point i: J(p_{i+k-1}) ... J(p_{i+1}) J(p_i)."""
+    """DF^k at point i: J(p_{i+k-1}) ... J(p_{i+1}) J(p_i) (exact)."""
     k = len(pts)
-    P = eye(model.n)
+    P = _fm(eye(model.n))
     for m in range(k):
-        P = matmul(model.jacobian(pts[(i + m) % k]), P)
-    return P
+        P = _fm(model.jacobian(pts[(i + m) % k])) * P
+    return _fr(P)
 
 
 # ----------------------------------------------------------------------------- eigenpairs
@@ -418,15 +427,18 @@ def _check_connection(model: CheckedMap, claim, homoclinic: bool) -> None:
     pats = [_pattern(model, s, f"itinerary[{t}]") for t, s in enumerate(itin)]
     if homoclinic and (i + N - j) % len(src) != 0:
         raise _Fail(f"phase: x_N = f^N(x_0) lies on W^u of orbit point {(i + N) % len(src)}, not {j}")
-    # affine composition F_σ = f_{σ_{N-1}} ∘ ... ∘ f_{σ_0}
+    # affine composition F_σ = f_{σ_{N-1}} ∘ ... ∘ f_{σ_0} (exact, flint fmpq_mat)
     pieces = [_piece(model, s) for s in pats]
-    D = eye(n)
-    Fp = list(src[i])
-    for t, (Jt, ct) in enumerate(pieces):
-        if det(Jt) == 0:
+    fpieces = [(_fm(Jt), _fm([[v] for v in ct])) for Jt, ct in pieces]
+    Df = _fm(eye(n))
+    Fpf = _fm([[v] for v in src[i]])
+    for t, (Jf, cf) in enumerate(fpieces):
+        if Jf.det() == 0:
             raise _Fail(f"det J = 0 in the region of orbit point x_{t}: not a local diffeomorphism")
-        D = matmul(Jt, D)
-        Fp = _vec_add(_exact_mv(Jt, Fp), ct)
+        Df = Jf * Df
+        Fpf = Jf * Fpf + cf
+    D = _fr(Df)
+    Fp = [row[0] for row in _fr(Fpf)]
     # transversality and the intersection: [D U | -S] (a, b) = q_j - F_σ(p_i)
     DU = _cols_transform(D, U, bits)
     Mcols = DU + [[-x for x in col] for col in S]
@@ -450,12 +462,17 @@ def _check_connection(model: CheckedMap, claim, homoclinic: bool) -> None:
         raise _Fail("point: the enclosure of x_0 = p + U a is not inside the claimed point enclosure")
     c0 = mid_vec(X0, bits)
     delta = [X0[r] - c0[r] for r in range(n)]
-    ct_, Dt = c0, eye(n)
-    for t, (Jt, ctt) in enumerate(pieces):
-        pre_c = model.pre(ct_)
-        for k in model.kinks:
-            g = [sum((model.C[k][m] * Dt[m][col] for m in range(n)), _ZERO) for col in range(n)]
-            pre = Interval(pre_c[k]) + sum((g[col] * delta[col] for col in range(n) if g[col] != 0), Interval(0))
+    Ck = _fm([model.C[k] for k in model.kinks]) if model.kinks else None
+    dk = _fm([[model.d[k]] for k in model.kinks]) if model.kinks else None
+    ctf, Dtf = _fm([[v] for v in c0]), _fm(eye(n))
+    for t, (Jf, cf) in enumerate(fpieces):
+        if Ck is None:
+            break
+        pre_c = [row[0] for row in _fr(Ck * ctf + dk)]
+        G = _fr(Ck * Dtf)
+        for kk, k in enumerate(model.kinks):
+            g = G[kk]
+            pre = Interval(pre_c[kk]) + sum((g[col] * delta[col] for col in range(n) if g[col] != 0), Interval(0))
             sgn = pre.sign()
             if sgn == 0:
                 raise _Fail(f"orbit point x_{t} is not proven strictly inside its region: its enclosure meets "
@@ -463,8 +480,8 @@ def _check_connection(model: CheckedMap, claim, homoclinic: bool) -> None:
             if (sgn > 0) != (pats[t][k] == "1"):
                 raise _Fail(f"itinerary[{t}]: unit {k} has sign {'+' if sgn > 0 else '-'} at x_{t}, "
                             f"pattern says {pats[t][k]!r}")
-        ct_ = _vec_add(_exact_mv(Jt, ct_), ctt)
-        Dt = matmul(Jt, Dt)
+        ctf = Jf * ctf + cf
+        Dtf = Jf * Dtf
 
 
 @register("transversal-homoclinic-orbit")

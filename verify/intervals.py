@@ -7,8 +7,8 @@ no floating-point rounding anywhere. To keep denominators bounded, :meth:`Interv
 rounds an interval *outward* to dyadic endpoints (``floor`` of ``lo``, ``ceil`` of ``hi``),
 which only ever enlarges it.
 
-On top of it: exact Fraction linear algebra (Gauss–Jordan inverse, determinant, positive
-definiteness by symmetric elimination) and Krawczyk's inclusion test
+On top of it: exact linear algebra over Q (inverse and determinant by flint's ``fmpq_mat``,
+positive definiteness by symmetric elimination over Fractions) and Krawczyk's inclusion test
 
     K(X) = x̃ − R F(x̃) + (I − R F'(X)) (X − x̃) ⊂ int X
         ⇒ F has exactly one zero in X, and R and every matrix of F'(X) are non-singular
@@ -29,6 +29,8 @@ solution lies in X.
 from __future__ import annotations
 
 from fractions import Fraction
+
+import flint
 
 __all__ = [
     "Interval", "iv", "mid_vec", "matvec", "exact_matvec", "exact_matmul_iv", "iv_matmul",
@@ -202,43 +204,30 @@ def iv_matmul(X, Y, bits: int | None = None):
 
 # ----------------------------------------------------------------------------- exact linear algebra
 
+def _fmpq_mat(M) -> flint.fmpq_mat:
+    n, m = len(M), (len(M[0]) if M else 0)
+    return flint.fmpq_mat(n, m, [flint.fmpq(x.numerator, x.denominator) for row in M for x in row])
+
+
+def _frac(x) -> Fraction:
+    return Fraction(int(x.p), int(x.q))
+
+
 def inverse(M) -> list[list[Fraction]] | None:
-    """Exact inverse by Gauss–Jordan over Q, or None if M is singular."""
+    """Exact inverse over Q (flint ``fmpq_mat``), or None if M is singular."""
     n = len(M)
-    A = [list(row) + [Fraction(int(i == j)) for j in range(n)] for i, row in enumerate(M)]
-    for col in range(n):
-        piv = next((r for r in range(col, n) if A[r][col] != 0), None)
-        if piv is None:
-            return None
-        A[col], A[piv] = A[piv], A[col]
-        p = A[col][col]
-        A[col] = [x / p for x in A[col]]
-        for r in range(n):
-            if r != col and A[r][col] != 0:
-                fct = A[r][col]
-                A[r] = [x - fct * y for x, y in zip(A[r], A[col])]
-    return [row[n:] for row in A]
+    try:
+        Mi = _fmpq_mat(M).inv()
+    except ZeroDivisionError:
+        return None
+    return [[_frac(Mi[i, j]) for j in range(n)] for i in range(n)]
 
 
 def det(M) -> Fraction:
-    """Exact determinant by fraction Gaussian elimination."""
-    n = len(M)
-    A = [list(row) for row in M]
-    d = Fraction(1)
-    for col in range(n):
-        piv = next((r for r in range(col, n) if A[r][col] != 0), None)
-        if piv is None:
-            return _ZERO
-        if piv != col:
-            A[col], A[piv] = A[piv], A[col]
-            d = -d
-        p = A[col][col]
-        d *= p
-        for r in range(col + 1, n):
-            if A[r][col] != 0:
-                fct = A[r][col] / p
-                A[r] = [x - fct * y for x, y in zip(A[r], A[col])]
-    return d
+    """Exact determinant over Q (flint ``fmpq_mat``)."""
+    if not M:
+        return Fraction(1)
+    return _frac(_fmpq_mat(M).det())
 
 
 def is_positive_definite(M) -> bool:
@@ -264,10 +253,12 @@ def _round_matrix(M, bits):
 
 
 def approximate_inverse(Mmid, bits: int):
-    """An exact inverse of *Mmid* rounded to 2^-bits dyadics (any R works in Krawczyk's test;
-    a good one makes it succeed). None if the midpoint matrix is singular."""
-    R = inverse(_round_matrix(Mmid, bits))
-    return None if R is None else _round_matrix(R, bits)
+    """An approximate inverse of *Mmid*: the exact inverse (flint ``fmpq_mat``) of its rounding
+    to 2^-b dyadics, rounded again, with b = min(bits, 128). Any R is sound in Krawczyk's test
+    (it only has to make the test succeed). None if the rounded matrix is singular."""
+    b = min(bits, 128)
+    R = inverse(_round_matrix(Mmid, b))
+    return None if R is None else _round_matrix(R, b)
 
 
 def krawczyk(F_mid, DF, X, xt, bits: int) -> tuple[bool, list[Interval] | None]:
