@@ -35,7 +35,19 @@ connected through facets), so they are found by a walk from known targets, with 
 neighbour tested (batched). Known targets come from mapping sample points of every cell
 forward (vectorised hit-and-run rays from each cell's interior point; only images with a
 clear float margin count), and, for a source with none, from the float pattern of one LP
-point's image. All 2^L or all N^2 pairs are never tested.
+point's image. All 2^L or all N^2 pairs are never tested. Two filters spare most LPs of
+the walk: (i) *sides*: when the image polytope Q_s (vertices by qhull in a box, or vertices
+and extreme rays of the unbounded cell) lies strictly on one side of H_k, no cell across H_k
+is a target; (ii) *dual supports*: a rejected pair's LP dual y (y >= 0, y^T A = 0,
+y^T b < 0) involves the image rows of a few hyperplanes only, and rejects every target that
+agrees with the rejected one on them (weak duality).
+
+Float decisions and ``certify``: by default a pair is rejected when its float margin is
+below -tol or a filter excludes it (the same standard as the exhaustive mode's cell
+enumeration). With ``certify=True`` the float filters are off and every rejection (of a
+pair, of a source whose image misses the box, and of the region walk's cells) carries an
+exact Farkas / Motzkin certificate over Q, so the edge set is a proven superset of the
+closure criterion: the graph orbit search's completeness then rests on no float decision.
 
 >>> from proofs_examples import example_path
 >>> from symbolic.models import load_model
@@ -363,7 +375,7 @@ def transition_graph(model, box=None, regions: RegionGraph | None = None, sample
     n, L = model.n, model.L
     box = as_box(box, n)
     if regions is None:
-        regions = region_graph(model, box, max_nodes=max_nodes, seed=seed, progress=progress)
+        regions = region_graph(model, box, max_nodes=max_nodes, seed=seed, certify=certify, progress=progress)
     elif regions.box != box:
         raise ValueError("the region graph was built for another box")
     rng = np.random.default_rng(seed)
