@@ -347,37 +347,45 @@ class _Node:
 
 
 def _start_nodes(piece: LocalPiece) -> list[_Node]:
+    """Boxes covering a fundamental domain of the local unstable piece (minus a neighbourhood of
+    p): every orbit on W^u_loc \ {p} has a point in one of them.
+
+    In eigen-coordinates J^{-1} shrinks block t by 1/|λ_t|. The last point x = p + U a of an
+    orbit inside N_r has |λ_t| ρ_t(a) > r for some block t (ρ_t: |a_t| for a real coordinate,
+    the Euclidean norm of a complex pair), so it lies in a slab |a_i| ≥ s_t of one of that
+    block's coordinates, s_t = 0.9 r / |λ_t| (divided by √2 for a complex pair), inside the box
+    |a_i| ≤ r (the certifier's radius is 1.5 r, whose disc contains that box).
+    """
     d, r = piece.dim, piece.radius
-    # coordinate box: real coordinates in [-r, r]; complex pairs in the square inscribed in the disc
-    half = []
-    for kind in piece.kinds:
-        half.extend([r] if kind == "real" else [r / math.sqrt(2)] * 2)
-    half = np.array(half)
-    boxes = []
-    if all(k == "real" for k in piece.kinds):
-        for t, lam in enumerate(piece.values):
-            inner = _SLAB_OVERLAP * r / abs(lam)
-            for sgn in (1, -1):
-                lo, hi = -half.copy(), half.copy()
-                if sgn > 0:
-                    lo[t] = inner
-                else:
-                    hi[t] = -inner
-                boxes.append((lo, hi))
-    else:
-        boxes.append((-half, half))
+    inner, owner = [], []
+    for kind, lam in zip(piece.kinds, piece.values):
+        if kind == "real":
+            inner.append(_SLAB_OVERLAP * r / abs(lam))
+        else:
+            inner.extend([_SLAB_OVERLAP * r / (abs(lam) * math.sqrt(2))] * 2)
+    half = np.full(d, r)
     nodes = []
-    for lo, hi in boxes:
-        w = hi - lo
-        T = np.diag(w)
-        nodes.append(_Node((), piece.point + piece.basis @ lo, piece.basis @ T,
-                           np.zeros((0, d)), np.zeros(0), [], lo.copy(), T))
+    for i in range(d):
+        for sgn in (1, -1):
+            lo, hi = -half.copy(), half.copy()
+            if sgn > 0:
+                lo[i] = inner[i]
+            else:
+                hi[i] = -inner[i]
+            w = hi - lo
+            T = np.diag(w)
+            nodes.append(_Node((), piece.point + piece.basis @ lo, piece.basis @ T,
+                               np.zeros((0, d)), np.zeros(0), [], lo.copy(), T))
+    del owner
     return nodes
 
 
 def _arrival_coords_ok(piece: LocalPiece, b: np.ndarray, slack: float = 1.0) -> float:
-    """Margin of b inside the arrival piece (> 0: strictly inside)."""
+    """Margin of b inside the arrival piece (> 0: strictly inside; <= 0 also when b is so
+    close to 0 that x_N is numerically the periodic point itself)."""
     r = piece.radius * slack
+    if np.abs(b).max() <= 1e-9 * r:
+        return -1.0
     pos, m = 0, np.inf
     for kind in piece.kinds:
         if kind == "real":
@@ -452,28 +460,35 @@ def _split(model, node: _Node, d: int, t: int, lp_budget: list):
                     fixed[h] = 0
                     continue
             crossing.append(h)
-    cells = [(node.G, node.g, list(node.tags), {})]
+    cells = [(node.G, node.g, list(node.tags), {}, np.inf)]
     for h in crossing:
         nxt = []
-        for G, g, tags, ch in cells:
+        for G, g, tags, ch, _ in cells:
             for bit in (1, 0):
                 sgn = 1.0 if bit else -1.0
                 # sgn (alpha + beta s) >= 0  <=>  -sgn beta s <= sgn alpha
                 G2 = np.vstack([G, -sgn * beta[h][None, :]]) if len(G) else -sgn * beta[h][None, :]
                 g2 = np.r_[g, sgn * alpha[h]]
                 lp_budget[0] += 1
-                if _chebyshev(G2, g2, d) > 1e-12:
-                    nxt.append((G2, g2, tags + [(t, h)], {**ch, h: bit}))
+                rad = _chebyshev(G2, g2, d)
+                if rad > 1e-12:
+                    nxt.append((G2, g2, tags + [(t, h)], {**ch, h: bit}, rad))
         cells = nxt
     out = []
-    for G, g, tags, ch in cells:
+    for G, g, tags, ch, rad in cells:
         allbits = {**fixed, **ch}
         bits = "".join("1" if allbits[h] else "0" for h in range(len(C)))
-        out.append((bits, G, g, tags))
+        out.append((bits, G, g, tags, rad))
     return out
 
 
-def _reparam(node: _Node, bits: str, G, g, tags, model, d):
+def _reparam(node: _Node, bits: str, G, g, tags, model, d, rad=0.0):
+    """The child node: x_{t+1} = f_bits(x_t) over the cell. The cell is re-parametrised to its
+    bounding box (s ∈ [0, 1]^d again, keeping the LPs well scaled) when it has become small
+    (inradius < 1e-2) or d = 1; otherwise the coordinates are kept (saves 2d LPs)."""
+    if d > 1 and rad >= 1e-2:
+        J, c = model.affine_pieces_float(bits_to_array([bits], model.L))
+        return _Node(node.itin + (bits,), J[0] @ node.o + c[0], J[0] @ node.M, G, g, tags, node.a0, node.T)
     box = _bbox(G, g, d)
     if box is None:
         return None
@@ -549,8 +564,8 @@ def _walk(model, dep: LocalPiece, arrivals, max_length, max_nodes, stats, progre
                     points=pts, status=status, sigma_min=smin, margin=margin, boundary=boundary))
         if depth >= max_length:
             continue
-        for bits, G, g, tags in _split(model, node, d, depth, lp_budget):
-            child = _reparam(node, bits, G, g, tags, model, d)
+        for bits, G, g, tags, rad in _split(model, node, d, depth, lp_budget):
+            child = _reparam(node, bits, G, g, tags, model, d, rad)
             if child is None:
                 continue
             if np.abs(child.o).max() > 1e8:
@@ -678,6 +693,11 @@ def find_snapbacks(model, orbit, max_length: int = 12, max_nodes: int = 20000, r
         J, c = model.affine_piece(t)
         if J.det() != 0:
             pieces.append((t, J, c))
+    screen = None
+    if len(pieces) > 64:     # float screen first; exact confirmation of the plausible regions only
+        Jf = np.array([_f(J) for _, J, _ in pieces])
+        cf = np.array([_f(c)[:, 0] for _, _, c in pieces])
+        screen = (np.linalg.inv(Jf), cf, bits_to_array([t for t, _, _ in pieces], model.L))
     zc = column(z)
     queue = deque([(zc, ())])      # point, chain of (point, region) after it
     seen = {z}
@@ -687,7 +707,16 @@ def find_snapbacks(model, orbit, max_length: int = 12, max_nodes: int = 20000, r
         y, chain = queue.popleft()
         if len(chain) >= max_length:
             continue
-        for t, J, c in pieces:
+        cand = pieces
+        if screen is not None:
+            Ji, cf, pb = screen
+            yf = np.array([float(fraction_of(v)) for v in y.entries()])
+            X = np.einsum("pij,pj->pi", Ji, yf[None, :] - cf)
+            pre = X @ model.Cf.T + model.df
+            scale = 1e-9 * (1 + np.abs(pre).max(axis=1, keepdims=True))
+            ok = np.all(((pre > 0) == pb) | (np.abs(pre) <= scale), axis=1)
+            cand = [pieces[i] for i in np.nonzero(ok)[0]]
+        for t, J, c in cand:
             x = J.solve(y - c)
             xv = tuple(vector_of(x))
             if xv in seen:

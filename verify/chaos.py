@@ -59,6 +59,8 @@ HETEROCLINIC_CYCLE = (
     "(positive topological entropy).")
 
 _MAX_PREC = 4096
+# checker reasons that a higher working precision (narrower boxes) may cure
+_PRECISION_LIMITED = ("Krawczyk", "not proven", "point enclosure", "interval determinant")
 
 
 # ----------------------------------------------------------------------------- number formatting
@@ -437,6 +439,8 @@ def certify_connection(model, conn: Connection, orbits, cm: CheckedMap, cid: str
             reason = check(cm, claim)
             if reason is None:
                 return claim, None
+            if not any(w in reason for w in _PRECISION_LIMITED):
+                break            # a structural reason: more precision cannot help
         prec *= 2
     if conn.status == "corner":
         reason = (f"{reason} (numerically an orbit point lies on a region boundary: homoclinic corner, not transversal)")
@@ -479,16 +483,19 @@ def _snap_record(sb: SnapBack, claim, certified, reason) -> dict:
     return rec
 
 
-def _cycles(claims_by_pair: dict) -> list[list[str]]:
-    """Simple 2-cycles p -> q -> p among certified heteroclinic claims (one per pair)."""
-    out = []
-    seen = set()
+def _cycles(claims_by_pair: dict, max_len: int = 4) -> list[list[str]]:
+    """Cycles p_1 -> p_2 -> ... -> p_1 (length 2..max_len) in the directed graph of certified
+    heteroclinic connections between distinct orbits (one claim per ordered pair)."""
+    import networkx as nx
+
+    G = nx.DiGraph()
     for (p, q), cid in claims_by_pair.items():
-        back = claims_by_pair.get((q, p))
-        if back and frozenset((p, q)) not in seen:
-            seen.add(frozenset((p, q)))
-            out.append([cid, back])
-    return out
+        G.add_edge(p, q, claim=cid)
+    out = []
+    for cyc in nx.simple_cycles(G, length_bound=max_len):
+        if len(cyc) >= 2:
+            out.append([G.edges[cyc[i], cyc[(i + 1) % len(cyc)]]["claim"] for i in range(len(cyc))])
+    return sorted(out, key=len)
 
 
 def certify_search(model, search, max_prec: int = _MAX_PREC, max_claims: int | None = 20,
