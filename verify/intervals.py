@@ -4,8 +4,8 @@ An :class:`Interval` is a closed interval ``[lo, hi]`` with :class:`fractions.Fr
 endpoints. Sums, differences and products are computed exactly from the endpoints, so every
 operation returns an interval containing all results of the operation on members: there is
 no floating-point rounding anywhere. To keep denominators bounded, :meth:`Interval.round_out`
-rounds an interval *outward* to dyadic endpoints (``floor`` of ``lo``, ``ceil`` of ``hi``),
-which only ever enlarges it.
+rounds an endpoint whose denominator exceeds 2^bits *outward* to a dyadic (``floor`` of
+``lo``, ``ceil`` of ``hi``), which only ever enlarges the interval.
 
 On top of it: exact linear algebra over Q (inverse and determinant by flint's ``fmpq_mat``,
 positive definiteness by symmetric elimination over Fractions) and Krawczyk's inclusion test
@@ -23,8 +23,8 @@ solution lies in X.
 >>> x = Interval(Fraction(1), Fraction(2))
 >>> (x * x - x).lo, (x * x - x).hi        # dependency: [1, 4] - [1, 2] = [-1, 3]
 (Fraction(-1, 1), Fraction(3, 1))
->>> Interval(Fraction(1, 3)).round_out(4).lo, Interval(Fraction(1, 3)).round_out(4).hi
-(Fraction(5, 16), Fraction(3, 8))
+>>> Interval(Fraction(1, 33)).round_out(4).lo, Interval(Fraction(1, 33)).round_out(4).hi
+(Fraction(0, 1), Fraction(1, 16))
 """
 from __future__ import annotations
 
@@ -141,7 +141,8 @@ class Interval:
         return self.hi < o.lo or o.hi < self.lo
 
     def round_out(self, bits: int) -> "Interval":
-        """Smallest enclosing interval with endpoints in 2^-bits Z (only ever wider)."""
+        """An enclosing interval whose endpoints have denominators <= 2^bits: endpoints that
+        already do are kept, the others are rounded outward to multiples of 2^-bits."""
         return Interval(_floor_dyadic(self.lo, bits), _ceil_dyadic(self.hi, bits))
 
 
