@@ -753,10 +753,10 @@ def _split_nd(P: Piece, model, tol, near) -> list[Piece]:
             for sgn in (-1, 1):
                 # sgn = -1: H_i b + h_i <= 0 ; sgn = +1: -(H_i b + h_i) <= 0
                 if P.exact:
-                    Gn = _qrows(H, [i]) * sgn
-                    gn = _qrows(h, [i]) * (-sgn)
+                    Gn = _qrows(H, [i]) * (-sgn)
+                    gn = _qrows(h, [i]) * sgn
                 else:
-                    Gn, gn = sgn * Hf[i:i + 1], np.array([-sgn * hf[i]])
+                    Gn, gn = -sgn * Hf[i:i + 1], np.array([sgn * hf[i]])
                 Qs = _add_param_rows(Q, Gn, gn)
                 VQs, rQs, cQs = geom(Qs)
                 if cQs is None or rQs <= tol * scale:
@@ -804,6 +804,8 @@ def preimage(P: Piece, model, region: str, box=None, tol: float = DEFAULT_TOL) -
     """
     J, ct = model.affine_piece(region)
     n, k = P.n, P.k
+    if box is None and J.rank() < n:
+        raise ValueError(f"J of region {region} is singular: the preimage is unbounded, give a box")
     sig = np.array([1 if b == "1" else -1 for b in region])
     if P.exact:
         K = flint.fmpq_mat(n, n + k)
@@ -855,8 +857,6 @@ def preimage(P: Piece, model, region: str, box=None, tol: float = DEFAULT_TOL) -
         r, c = chebyshev(Q)
         if c is None or r <= tol * _scale(Q):
             return None
-        if r >= 1e6 * 0.999:
-            raise ValueError("unbounded preimage: give a box")
         Q = normalize(Q, c)
         Q = prune(Q)
     else:
