@@ -348,7 +348,7 @@ class _Node:
 
 def _start_nodes(piece: LocalPiece) -> list[_Node]:
     """Boxes covering a fundamental domain of the local unstable piece (minus a neighbourhood of
-    p): every orbit on W^u_loc \ {p} has a point in one of them.
+    p): every orbit on W^u_loc minus {p} has a point in one of them.
 
     In eigen-coordinates J^{-1} shrinks block t by 1/|λ_t|. The last point x = p + U a of an
     orbit inside N_r has |λ_t| ρ_t(a) > r for some block t (ρ_t: |a_t| for a real coordinate,
