@@ -247,3 +247,76 @@ def test_module_cli_subprocess_check_exit_codes(tmp_path):
     cert["claims"][0]["itinerary"][0] = "0" if cert["claims"][0]["itinerary"][0] == "1" else "1"
     path.write_text(json.dumps(cert))
     assert subprocess.run(run + ["check", str(path)], capture_output=True).returncode == 1
+
+
+# ----------------------------------------------------------------------------- more structure
+
+def test_complex_stable_pair_and_period_two_orbits_are_certified():
+    # Lozi (x, y) drives a contracting rotation w' = R w + (x/4, 0), R = [[3/10, -2/5], [2/5, 3/10]]
+    # (eigenvalues (3 ± 4i)/10): the saddle's stable space has a complex pair.
+    md = {"kind": "plrnn", "A": [["17/10", 1, 0, 0], ["1/2", 0, 0, 0], ["1/4", 0, "3/10", "-2/5"], [0, 0, "2/5", "3/10"]],
+          "W": [["-17/5", 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]], "h": [1, 0, 0, 0]}
+    m = model_from_dict(md)
+    cc = certify_search(m, find_connections(m, max_length=5, heteroclinic=False), max_claims=2)
+    claim = next(c for c in cc.certificate["claims"] if c["type"] == "transversal-homoclinic-orbit")
+    assert any(isinstance(e["value"][0], list) for e in claim["arrival"]["eigenpairs"])     # the complex pair
+    assert check_certificate(cc.certificate).ok
+    # Lozi's period-2 saddle: homoclinic orbits of a 2-cycle (phase i + N = j mod 2)
+    lz = _model("lozi")
+    res = find_connections(lz, max_length=6, max_period=2, heteroclinic=False)
+    p2 = [c for c in res.connections if c.source.startswith("P2")]
+    assert p2 and all((c.source_index + c.length - c.target_index) % 2 == 0 for c in p2)
+    cc2 = certify_search(lz, res, max_claims=20)
+    assert any(r["certified"] and r["from"].startswith("P2") for r in cc2.records)
+
+
+@st.composite
+def border_collision_params(draw):
+    q = st.fractions(-3, 3, max_denominator=10)
+    return draw(q), draw(st.fractions(F(1, 10), 1, max_denominator=10)), draw(q), draw(st.fractions(F(1, 10), 1, max_denominator=10))
+
+
+@settings(max_examples=15, deadline=None)
+@given(border_collision_params())
+def test_certified_border_collision_orbits_replay_in_floats(params):
+    """Every certified connecting orbit of a random border-collision normal form, iterated in
+    floats from the midpoint of its x_0 enclosure, lands in the arrival's local piece."""
+    tl, dl, tr, dr = params
+    s = lambda v: f"{v.numerator}/{v.denominator}"
+    m = model_from_dict({"kind": "plrnn", "A": [[s(tl), 1], [s(-dl), 0]], "W": [[s(tr - tl), 0], [s(dl - dr), 0]],
+                         "h": [1, 0]})
+    res = find_connections(m, max_length=5, max_nodes=400)
+    cc = certify_search(m, res, max_claims=3)
+    assert check_certificate(cc.certificate).ok == all(
+        r["certified"] for r in cc.records if r.get("claim") and not r.get("point_is_float"))
+    by_id = {c["id"]: c for c in cc.certificate["claims"]}
+    for r in cc.records:
+        if not r["certified"] or r["kind"] not in ("homoclinic", "heteroclinic"):
+            continue
+        claim = by_id[r["claim"]]
+        x = np.array([float((F(lo) + F(hi)) / 2) for lo, hi in claim["point"]])
+        for _ in claim["itinerary"]:
+            x = m.f(x)
+        tgt = claim.get("target", claim.get("orbit"))
+        q = np.array([float(F(v)) for v in tgt["points"][claim["arrival"]["index"]]])
+        reach = float(F(claim["arrival"]["radius"])) * 4 * (1 + len(claim["arrival"]["eigenpairs"]))
+        assert np.abs(x - q).max() <= reach + 1e-6
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.data())
+def test_pipeline_never_crashes_on_random_degenerate_models(data):
+    from tests.strategies import model_dicts
+
+    md = data.draw(model_dicts(max_n=3, max_L=3))
+    try:
+        m = model_from_dict(md)
+    except Exception:          # invalid random model: the model loader's business, not ours
+        return
+    res = find_connections(m, max_length=3, max_nodes=200)
+    cc = certify_search(m, res, max_claims=2, max_prec=512)
+    rep = check_certificate(cc.certificate)
+    accepted = rep.accepted()
+    for r in cc.records:
+        if r.get("claim"):
+            assert r["certified"] == (r["claim"] in accepted)
