@@ -152,7 +152,7 @@ def test_train_command_writes_a_loadable_model_file(tmp_path):
 
     out = tmp_path / "duffing.json"
     rc = main(["duffing", "--seed", "0", "--out", str(out), "--quiet",
-               "--set", "updates=5", "--set", "batch=4", "--set", "lyap_steps=50"])
+               "--set", "updates=5", "--set", "batch=4", "--set", "lyap_steps=50", "--set", "basin_grid=0"])
     assert rc == 0
     d = json.loads(out.read_text())
     assert "--set updates=5" in d["provenance"]["command"]
