@@ -1,0 +1,92 @@
+"""The PLRNN authors' published ALRNNs trained on Lorenz-63 (../shared/data, issue 9).
+
+Skipped with a reason when the shared data folder is absent. Known answers come from an
+independent brute-force solve: sympy over Q in each of the 2^P regions of the M = 20 model.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+from fractions import Fraction as F
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from symbolic.models import load_model, model_to_dict
+from symbolic.orbits import find_orbits
+from verify.certificate import orbit_certificate
+from verify.checker import check_certificate
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+M20 = DATA / "alrnn_lorenz_m20_p2.pt"
+M30 = DATA / "alrnn_lorenz_m30_p10.pt"
+pytestmark = pytest.mark.skipif(not M20.exists(), reason=f"published checkpoints not found in {DATA}")
+
+
+def brute_force_fixed_points(model):
+    """Independent of the search: the ALRNN formula z = A⊙z + W φ(z) + h solved with sympy in
+    every pattern of the P ReLU units, kept iff the solution has exactly that pattern."""
+    d = model_to_dict(model)
+    n, P = len(d["h"]), d["P"]
+    A = sp.diag(*[sp.Rational(v) for v in d["A"]]) if not isinstance(d["A"][0], list) else sp.Matrix(d["A"])
+    A = sp.Matrix(n, n, lambda i, j: sp.Rational(d["A"][i][j]))
+    W = sp.Matrix(n, n, lambda i, j: sp.Rational(d["W"][i][j]))
+    h = sp.Matrix(n, 1, lambda i, _: sp.Rational(d["h"][i]))
+    out = set()
+    for bits in itertools.product([0, 1], repeat=P):
+        D = sp.diag(*([1] * (n - P) + list(bits)))
+        z = (sp.eye(n) - A - W * D).LUsolve(h)
+        relu_units = z[n - P:, 0]
+        if all((v > 0) if b else (v < 0) for v, b in zip(relu_units, bits)):
+            out.add(tuple(F(int(sp.fraction(v)[0]), int(sp.fraction(v)[1])) for v in z))
+    return out
+
+
+def test_m20_reads_with_the_strided_A_and_has_four_regions():
+    m = load_model(M20)
+    assert (m.kind, m.n, m.L) == ("alrnn", 20, 2)
+
+
+def test_m20_exact_fixed_point_set_equals_independent_brute_force():
+    m = load_model(M20)
+    res = find_orbits(m, max_period=1, mode="exhaustive")
+    assert res.status == "complete"
+    found = {o.points[0] for o in res.orbits}
+    assert found == brute_force_fixed_points(m)
+    assert len(found) == 4
+
+
+def test_m20_cycles_up_to_period_6_complete_and_certified():
+    m = load_model(M20)
+    res = find_orbits(m, max_period=6, mode="exhaustive")
+    assert res.status == "complete"
+    cert = orbit_certificate(m, res)
+    rep = check_certificate(cert)
+    assert rep.ok, rep.message()
+    assert {c["id"] for c in cert["claims"]} == {f"orbit:{o.id}" for o in res.orbits}
+    # Lorenz-like skeleton: every fixed point is a saddle (no stable equilibrium in a chaotic attractor)
+    assert all(o.type == "saddle" for o in res.orbits if o.period == 1)
+
+
+def test_m20_attractor_is_chaotic_like_lorenz_numerically():
+    from graph.metrics import max_lyapunov
+
+    m = load_model(M20)
+    X = np.load(DATA / "lorenz63_test.npy")
+    z = np.zeros(20)
+    z[:3] = X[1000]  # the model reads out its first N = 3 units
+    traj = m.trajectory(z, 3000)
+    assert np.abs(traj).max() < 10  # stays on a bounded attractor
+    lam = max_lyapunov(m, traj[-1], steps=4000, transient=500)
+    # Lorenz-63: lambda_max ~ 0.9 per time unit, i.e. ~ 0.009 per step of dt = 0.01
+    assert 0.002 < lam < 0.03
+
+
+@pytest.mark.skipif(not M30.exists(), reason="M = 30 checkpoint absent")
+def test_m30_fixed_points_certified():
+    m = load_model(M30)
+    res = find_orbits(m, max_period=1, mode="exhaustive")
+    rep = check_certificate(orbit_certificate(m, res))
+    assert rep.ok and len(rep.results) == len(res.orbits) >= 1
