@@ -1,0 +1,262 @@
+"""Certificates for attractors and basin labels (search side; DESIGN §7, §9).
+
+Claims made here (checked by :mod:`verify.checkbasins`, which knows nothing of this code):
+
+* one ``trapping-polytope`` claim per trap of every exact attractor (an attractor is
+  *certified* when the checker accepts all of its traps), plus the ``periodic-orbit`` claims
+  of the attractors and of the boundary saddles (:func:`verify.certificate.orbit_claim`);
+* ``basin-labels`` claims for the grid of a :class:`graph.basins.BasinMap`: blocks of grid
+  points with one float label are proposed largest first (a quadtree over the grid, blocks of
+  ``2^b × 2^b`` points); a block is kept when the checker's own set iteration
+  (:class:`verify.checkbasins.SetIterator`) takes the whole parallelogram into the trap,
+  else it is split in four, down to single points. Only kept blocks go into claims, and the
+  grid points they cover are certified only after :func:`verify.checker.check_certificate`
+  accepted the claims;
+* optional ``basin-labels`` claims for points just off both sides of every boundary piece
+  (:func:`side_claims`): the two attractors a piece separates, certified.
+
+>>> from proofs_examples import example_path
+>>> from symbolic.models import load_model
+>>> from graph.basins import compute_basins
+>>> res = compute_basins(load_model(example_path("bistable")), resolution=16)
+>>> cert = certify_basins(res)
+>>> sorted(cert.certified_attractors), cert.report.ok, int(cert.certified_mask.sum()) > 200
+(['P1-1', 'P1-2'], True, True)
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+
+from symbolic.models import model_to_dict
+from symbolic.rationals import fraction_str
+
+from .certificate import new_certificate, orbit_claim
+from .checkbasins import DEFAULT_PRECISION, SetIterator, _grid_set, _int_rows, _lcm, trap_polytope
+from .checker import check_certificate
+from .checkmodel import CheckedMap
+
+__all__ = ["BasinCertification", "trap_claims", "label_entries", "side_claims", "certify_basins"]
+
+MAX_ENTRIES_PER_CLAIM = 4000
+
+
+def trap_claims(attractors) -> list[dict]:
+    """``trapping-polytope`` claims of every trap of every exact attractor."""
+    out = []
+    for a in attractors.attractors:
+        for t in a.traps:
+            out.append({"id": t.id, "type": "trapping-polytope", "attractor": a.id, **t.claim_data()})
+    return out
+
+
+def _qstr(v):
+    return [fraction_str(x) for x in v]
+
+
+class _Verifier:
+    """The checker's set iteration, prepared once per (model, grid)."""
+
+    def __init__(self, model, traps_by_id: dict, grid, precision: int):
+        self.cm = CheckedMap(model_to_dict(model))
+        o, u, v = grid
+        D = 2
+        for x in list(o) + list(u) + list(v):
+            D = _lcm(D, Fraction(x).denominator)
+        self.it = SetIterator(self.cm, precision, D)
+        self.grid = tuple(tuple(Fraction(x) for x in w) for w in grid)
+        self.rows = {}
+        for tid, claim in traps_by_id.items():
+            tp, why = trap_polytope(self.cm, claim)
+            if tp is not None:
+                self.rows[tid] = _int_rows(tp.G, [-x for x in tp.g])
+
+    def ok(self, tid, box, steps) -> bool:
+        rows = self.rows.get(tid)
+        if rows is None:
+            return False
+        c, M, rho = _grid_set(self.grid, box, self.it.scale)
+        used, why = self.it.run(c, M, rho, rows, steps)
+        return why is None
+
+
+def label_entries(bmap, trap_ids: list, verifier: _Verifier, max_block: int = 32,
+                  max_entries: int | None = 50_000, extra_steps: int = 4, progress=None):
+    """Quadtree of verified blocks: {trap id: [[i0, j0, i1, j1, steps], ...]} and the covered mask.
+
+    ``trap_ids[k]`` is the claim id of trap k of ``attractors.traps`` (the float capture's
+    index, :attr:`graph.basins.BasinMap.trap`).
+    """
+    L, T, S = bmap.labels, bmap.trap, bmap.steps
+    rows, cols = L.shape
+    covered = np.zeros(L.shape, dtype=bool)
+    entries: dict = {}
+    tried = 0
+    b = 1
+    while b * 2 <= max_block and b * 2 <= max(rows, cols):
+        b *= 2
+    stack = [(i0, j0, min(i0 + b, cols) - 1, min(j0 + b, rows) - 1)
+             for j0 in range(0, rows, b) for i0 in range(0, cols, b)]
+    stack.reverse()
+    exhausted = False
+    while stack:
+        i0, j0, i1, j1 = stack.pop()
+        labs = L[j0:j1 + 1, i0:i1 + 1]
+        traps = T[j0:j1 + 1, i0:i1 + 1]
+        single = i0 == i1 and j0 == j1
+        if labs.min() >= 0 and (traps == traps.flat[0]).all() and traps.flat[0] >= 0:
+            tid = trap_ids[int(traps.flat[0])]
+            steps = int(S[j0:j1 + 1, i0:i1 + 1].max()) + extra_steps
+            if max_entries is not None and tried >= max_entries:
+                exhausted = True
+                continue
+            tried += 1
+            if verifier.ok(tid, (i0, j0, i1, j1), steps):
+                entries.setdefault(tid, []).append([i0, j0, i1, j1, steps])
+                covered[j0:j1 + 1, i0:i1 + 1] = True
+                continue
+        elif labs.max() < 0:
+            continue                   # nothing to certify here
+        if single:
+            continue
+        im, jm = (i0 + i1) // 2, (j0 + j1) // 2
+        subs = [(i0, j0, im, jm), (im + 1, j0, i1, jm), (i0, jm + 1, im, j1), (im + 1, jm + 1, i1, j1)]
+        for s in reversed(subs):
+            if s[0] <= s[2] and s[1] <= s[3]:
+                stack.append(s)
+        if progress is not None and tried % 2000 == 0:
+            progress(f"basin labels: {tried} sets tried, {int(covered.sum())} points verified")
+    stats = {"sets_tried": tried, "entries": sum(len(v) for v in entries.values()),
+             "budget_exhausted": exhausted}
+    return entries, covered, stats
+
+
+def _label_claims(entries: dict, grid, attractor_of: dict, precision: int, prefix: str) -> list[dict]:
+    o, u, v = grid
+    out = []
+    for tid, ents in entries.items():
+        for c, start in enumerate(range(0, len(ents), MAX_ENTRIES_PER_CLAIM)):
+            out.append({"id": f"{prefix}:{tid}:{c}", "type": "basin-labels", "trap": tid,
+                        "attractor": attractor_of[tid],
+                        "grid": {"origin": _qstr(o), "u": _qstr(u), "v": _qstr(v)},
+                        "entries": ents[start:start + MAX_ENTRIES_PER_CLAIM], "precision_bits": precision})
+    return out
+
+
+def side_claims(result, verifier_precision: int = DEFAULT_PRECISION, delta_bits: int = 20) -> tuple[list, dict]:
+    """Claims that the points ``x ± δ ν`` off the centre x of every exact boundary piece go to
+    its two side attractors. Returns (claims, {claim id: (boundary index, piece index, side)})."""
+    from graph.attractors import capture
+    from graph.basins import label_points
+    from symbolic.pieces import _dyadic
+
+    model = result.model
+    att = result.attractors
+    traps = att.traps
+    tids = [t.id for t in traps]
+    owner = {t.id: a.id for a in att.attractors for t in a.traps}
+    claims, where = [], {}
+    for bi, b in enumerate(result.boundaries):
+        for pi, bp in enumerate(b.pieces):
+            if not bp.piece.exact:
+                continue
+            x = tuple(_dyadic(float(v), 40) for v in bp.centre)
+            scale = 1 + max(abs(float(v)) for v in x)
+            nu = tuple(_dyadic(float(v), 24) * _dyadic(1e-6 * scale, 8) for v in bp.normal)
+            for side, sgn in ((0, 1), (1, -1)):
+                p = tuple(a + sgn * d for a, d in zip(x, nu))
+                labs, steps, tr = label_points(model, att, np.array([[float(v) for v in p]]))
+                if tr[0] < 0:
+                    continue
+                tid = tids[tr[0]]
+                cid = f"side:{b.saddle.id}:{pi}:{'+-'[side]}"
+                claims.append({"id": cid, "type": "basin-labels", "trap": tid, "attractor": owner[tid],
+                               "grid": {"origin": _qstr(p), "u": _qstr([0] * len(p)), "v": _qstr([0] * len(p))},
+                               "entries": [[0, 0, 0, 0, int(steps[0]) + 4]], "precision_bits": verifier_precision})
+                where[cid] = (bi, pi, side)
+    return claims, where
+
+
+@dataclass
+class BasinCertification:
+    """Result of :func:`certify_basins`.
+
+    ``certificate``: the certificate dict; ``report``: the checker's report;
+    ``certified_attractors``: ids whose traps were all accepted; ``certified_mask``: grid
+    points covered by accepted label claims; ``side_certified``: {(boundary, piece): (a+, a−)}
+    for pieces whose two side points were certified.
+    """
+
+    certificate: dict
+    report: object
+    certified_attractors: set
+    certified_mask: np.ndarray
+    side_certified: dict
+    stats: dict = field(default_factory=dict)
+
+
+def certify_basins(result, labels: bool = True, sides: bool = True, precision: int = DEFAULT_PRECISION,
+                   max_block: int = 32, max_entries: int | None = 50_000, progress=None) -> BasinCertification:
+    """Build the claims for a :class:`graph.basins.BasinResult`, run the checker, record what it accepted.
+
+    Sets ``a.certified`` on the attractors and ``result.map.certified``.
+    """
+    t0 = time.perf_counter()
+    model = result.model
+    att = result.attractors
+    claims = []
+    for a in att.attractors:
+        if a.orbit is not None:
+            c = orbit_claim(a.orbit)
+            if c is not None:
+                c = {**c, "id": f"orbit:{a.id}"}
+                claims.append(c)
+    for b in result.boundaries:
+        c = orbit_claim(b.saddle)
+        if c is not None:
+            claims.append({**c, "id": f"orbit:{b.saddle.id}"})
+    tclaims = trap_claims(att)
+    claims.extend(tclaims)
+    stats = {"trap_claims": len(tclaims)}
+    grid = result.map.slice.grid_vectors(result.map.resolution)
+    entries, covered = {}, np.zeros(result.map.labels.shape, dtype=bool)
+    attractor_of = {t.id: a.id for a in att.attractors for t in a.traps}
+    t1 = time.perf_counter()
+    if labels and tclaims:
+        ver = _Verifier(model, {c["id"]: c for c in tclaims}, grid, precision)
+        entries, covered, lstats = label_entries(result.map, [t.id for t in att.traps], ver, max_block,
+                                                 max_entries, progress=progress)
+        stats.update(lstats)
+        claims.extend(_label_claims(entries, grid, attractor_of, precision, "labels"))
+    stats["label_search_s"] = time.perf_counter() - t1
+    where = {}
+    if sides and tclaims:
+        sc, where = side_claims(result, precision)
+        claims.extend(sc)
+    cert = new_certificate(model, claims)
+    t2 = time.perf_counter()
+    report = check_certificate(cert)
+    stats["check_s"] = time.perf_counter() - t2
+    ok = report.accepted()
+    certified_att = set()
+    for a in att.attractors:
+        a.certified = bool(a.traps) and all(t.id in ok for t in a.traps)
+        if a.certified:
+            certified_att.add(a.id)
+    mask = np.zeros(result.map.labels.shape, dtype=bool)
+    for cl in claims:
+        if cl["type"] == "basin-labels" and cl["id"].startswith("labels:") and cl["id"] in ok:
+            for i0, j0, i1, j1, _ in cl["entries"]:
+                mask[j0:j1 + 1, i0:i1 + 1] = True
+    result.map.certified = mask
+    side_ok: dict = {}
+    for cid, (bi, pi, side) in where.items():
+        if cid in ok:
+            side_ok.setdefault((bi, pi), [None, None])[side] = next(c["attractor"] for c in claims if c["id"] == cid)
+    side_certified = {k: tuple(v) for k, v in side_ok.items() if None not in v}
+    stats.update(claims=len(claims), accepted=len(ok), certified_points=int(mask.sum()),
+                 total_s=time.perf_counter() - t0)
+    return BasinCertification(cert, report, certified_att, mask, side_certified, stats)
