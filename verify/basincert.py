@@ -252,6 +252,9 @@ def certify_basins(result, labels: bool = True, sides: bool = True, precision: i
             for i0, j0, i1, j1, _ in cl["entries"]:
                 mask[j0:j1 + 1, i0:i1 + 1] = True
     result.map.certified = mask
+    from graph.basins import volume_fractions
+
+    result.fractions = volume_fractions(result.map)
     side_ok: dict = {}
     for cid, (bi, pi, side) in where.items():
         if cid in ok:

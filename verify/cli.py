@@ -17,7 +17,7 @@ from symbolic.errors import ModelError
 from .checkmodel import CheckInputError
 
 # modules that add sub-commands: each has register(subparsers) setting func=run(args) -> int
-COMMAND_MODULES: list[str] = ["verify.cmd_homoclinic", "verify.cmd_report", "verify.cmd_manifold"]
+COMMAND_MODULES: list[str] = ["verify.cmd_homoclinic", "verify.cmd_report", "verify.cmd_manifold", "verify.cmd_basins"]
 
 
 class UsageError(Exception):
