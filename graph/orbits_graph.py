@@ -76,6 +76,43 @@ def closed_walks(succ: list, p: int, chunk: int = _BATCH) -> Iterator[np.ndarray
         offs = np.repeat(starts - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts) + np.arange(total)
         return rep, idx[offs]
 
+    def necklace_reps(W):
+        keep = np.ones(len(W), dtype=bool)
+        rows = np.arange(len(W))
+        for r in range(1, p):
+            rot = np.roll(W, -r, axis=1)
+            diff = rot != W
+            first = np.argmax(diff, axis=1)
+            less = rot[rows, first] < W[rows, first]
+            keep &= ~(diff.any(axis=1) & less)
+        return W[keep]
+
+    def grow(W, pos, s, dist):
+        """Extend the partial walks W (positions 0..pos-1) depth first, in pieces of at most
+        ``chunk`` rows after each extension, so memory stays bounded and the consumer can stop."""
+        if pos == p:
+            W = necklace_reps(W)
+            for a in range(0, len(W), chunk):
+                yield W[a:a + chunk]
+            return
+        counts = deg[W[:, -1]]
+        if counts.sum() > chunk and len(W) > 1:
+            cuts = np.searchsorted(np.cumsum(counts), np.arange(chunk, counts.sum(), chunk), side="right")
+            for part in np.split(W, np.unique(np.clip(cuts, 1, len(W) - 1))):
+                yield from grow_one(part, pos, s, dist)
+            return
+        yield from grow_one(W, pos, s, dist)
+
+    def grow_one(W, pos, s, dist):
+        rep, nxt = gather(indptr, indices, W[:, -1])
+        remaining = p - pos  # steps still to take after reaching position pos
+        ok = (nxt >= s) & (dist[nxt] <= remaining)
+        if pos == p - 1:
+            ok &= has_edge(nxt, np.full(len(nxt), s))
+        W = np.hstack([W[rep[ok]], nxt[ok][:, None]])
+        if len(W):
+            yield from grow(W, pos + 1, s, dist)
+
     for s in range(N):
         if deg[s] == 0:
             continue
@@ -95,29 +132,20 @@ def closed_walks(succ: list, p: int, chunk: int = _BATCH) -> Iterator[np.ndarray
             front = prev
             if not len(front):
                 break
-        W = np.array([[s]], dtype=np.int64)
-        for pos in range(1, p):
-            rep, nxt = gather(indptr, indices, W[:, -1])
-            remaining = p - pos  # steps still to take after reaching position pos
-            ok = (nxt >= s) & (dist[nxt] <= remaining)
-            if pos == p - 1:
-                ok &= has_edge(nxt, np.full(len(nxt), s))
-            W = np.hstack([W[rep[ok]], nxt[ok][:, None]])
-            if not len(W):
-                break
-        if not len(W):
-            continue
-        keep = np.ones(len(W), dtype=bool)
-        for r in range(1, p):
-            rot = np.roll(W, -r, axis=1)
-            diff = rot != W
-            first = np.argmax(diff, axis=1)
-            rows = np.arange(len(W))
-            less = rot[rows, first] < W[rows, first]
-            keep &= ~(diff.any(axis=1) & less)
-        W = W[keep]
-        for a in range(0, len(W), chunk):
-            yield W[a:a + chunk]
+        yield from grow(np.array([[s]], dtype=np.int64), 1, s, dist)
+
+
+def _batched(chunks: Iterator[np.ndarray], size: int) -> Iterator[np.ndarray]:
+    """Regroup a stream of (m, p) arrays into arrays of about *size* rows."""
+    buf, rows = [], 0
+    for c in chunks:
+        buf.append(c)
+        rows += len(c)
+        if rows >= size:
+            yield np.concatenate(buf)
+            buf, rows = [], 0
+    if buf:
+        yield np.concatenate(buf)
 
 
 def find_orbits_graph(model, max_period: int, box=None, progress: Callable[[str], None] | None = None,
@@ -127,9 +155,9 @@ def find_orbits_graph(model, max_period: int, box=None, progress: Callable[[str]
 
     box: ``(lo, hi)`` (numbers or length-n sequences) or None for all of R^n (no pruning by a
     box; slower on large arrangements). transitions: a prebuilt :class:`TransitionGraph`
-    (its box is used when *box* is None). certify: exact Farkas certificates for every dropped transition (the
-    completeness claim then rests on no float decision). max_walks: limit on the closed
-    walks confirmed (status 'truncated' beyond it).
+    (its box is used when *box* is None). certify: exact Farkas certificates for every
+    dropped transition and cell (the completeness claim then rests on no float decision).
+    max_walks: limit on the closed walks screened (status 'truncated' beyond it).
 
     Returns a :class:`symbolic.orbits.OrbitSearch` with ``mode='graph'``, status 'complete'
     (or 'truncated'), a message naming the box, and stats (cells, transitions, closed walks
@@ -158,7 +186,7 @@ def find_orbits_graph(model, max_period: int, box=None, progress: Callable[[str]
     total = 0
     for p in range(1, max_period + 1):
         count = 0
-        for chunk in closed_walks(succ, p):
+        for chunk in _batched(closed_walks(succ, p), _BATCH):
             if total + len(chunk) > max_walks:
                 truncated = f"more than max_walks = {max_walks} closed walks at period {p}"
                 break

@@ -298,8 +298,10 @@ class RegionGraph:
     """The region-adjacency graph found by a walk (see the module docstring).
 
     ``graph``: networkx Graph; node attributes ``witness`` (exact interior point, tuple of
-    Fractions, or None for a thin node), ``point`` (float copy), ``margin`` (float distance
-    of the witness to the cell's boundary and the box: its Chebyshev-type LP margin),
+    Fractions, or None for a thin node), ``point`` (float copy), ``margin`` (the Chebyshev-type
+    LP margin: the radius of the largest ball in the cell and the box when an LP found the
+    cell; for a cell seeded from a point, that point's distance to the cell's boundary and
+    the box, a lower bound of the radius),
     ``thin`` (True when neither non-emptiness nor emptiness was proven); edge attribute
     ``hyperplane`` (the k of the shared facet). ``status``: 'complete' (every cell meeting
     the box was reached), 'budget' (stopped by ``max_nodes``) or 'exhaustive' (all 2^L
