@@ -156,6 +156,66 @@ def _region_radius(model, points, regions, W, norm) -> Fraction | None:
     return best
 
 
+def _theta(norm, T: flint.fmpq_mat) -> Fraction:
+    """Proven θ with T B ⊂ θ B: max over facets h of block i of Σ_j max_{v ∈ B_j} h·T_ij v."""
+    k = T.nrows()
+    theta = Fraction(0)
+    for (st, sz), fac in zip(norm.blocks, norm.facets):
+        for h in fac:
+            w = [sum((h[t] * fraction_of(T[st + t, j]) for t in range(sz)), Fraction(0)) for j in range(k)]
+            theta = max(theta, norm.block_max(w, True))
+    return theta
+
+
+def _enlarge(model, pts, regs, JF, norm, rounds: int = 10, theta_max: Fraction = Fraction(31, 32)):
+    """Greedy block rescaling W -> W diag(s) (s_b powers of 2 per block) maximising the volume
+    r^n ∏ s_b^{size_b} of the trap while the contraction bound stays <= theta_max.
+
+    The adapted norm shrinks later blocks by ε^b to tame the triangular coupling; when the
+    coupling is weak (or absent) that makes needlessly thin traps.
+    """
+    from dataclasses import replace
+
+    n = JF.nrows()
+    best_s = [Fraction(1)] * len(norm.blocks)
+
+    def build(scales):
+        D = flint.fmpq_mat(n, n)
+        for (st, sz), sc in zip(norm.blocks, scales):
+            for t in range(sz):
+                D[st + t, st + t] = flint.fmpq(sc.numerator, sc.denominator)
+        W = norm.W * D
+        cand = replace(norm, W=W)
+        th = _theta(cand, W.inv() * JF * W)
+        if th > theta_max:
+            return None, None
+        cand = replace(cand, theta=th, Tc=W.inv() * JF * W)
+        r = _region_radius(model, pts, regs, W, cand)
+        if r is None:
+            return None, None
+        vol = float(r) ** n
+        for (st, sz), sc in zip(norm.blocks, scales):
+            vol *= float(sc) ** sz
+        return cand, vol
+
+    best, best_vol = build(best_s)
+    if best is None:
+        return norm
+    for _ in range(rounds):
+        improved = False
+        for b in range(len(norm.blocks)):
+            for fac in (Fraction(2), Fraction(1, 2)):
+                trial = list(best_s)
+                trial[b] = trial[b] * fac
+                cand, vol = build(trial)
+                if cand is not None and vol > best_vol * 1.01:
+                    best, best_vol, best_s = cand, vol, trial
+                    improved = True
+        if not improved:
+            break
+    return best
+
+
 def _dyadic_below(x: Fraction, bits: int = 20) -> Fraction:
     """A short dyadic rational in (0, x] close to x (x > 0)."""
     q = _dyadic(float(x) * (1 - 2.0 ** -(bits - 2)), bits)
@@ -164,8 +224,12 @@ def _dyadic_below(x: Fraction, bits: int = 20) -> Fraction:
     return q
 
 
-def trapping_polytope(model, orbit, rotation: int = 0, max_radius: Fraction | None = None) -> Trap:
+def trapping_polytope(model, orbit, rotation: int = 0, max_radius: Fraction | None = None,
+                      optimize: bool = True) -> Trap:
     """The trapping polytope around ``orbit.points[rotation]`` (module docstring).
+
+    ``optimize``: rescale the blocks of the adapted norm (powers of 2) to enlarge the
+    polytope's volume while the contraction bound stays below 1 (see :func:`_enlarge`).
 
     Raises ValueError for orbits that are not isolated stable cycles strictly inside their
     regions, RuntimeError when no adapted norm is found (spectral radius too close to 1).
@@ -178,6 +242,8 @@ def trapping_polytope(model, orbit, rotation: int = 0, max_radius: Fraction | No
     regs = tuple(orbit.regions[j:] + orbit.regions[:j])
     JF, _ = compose_itinerary(model, regs)
     norm = adapted_norm(JF, exact=True)
+    if optimize:
+        norm = _enlarge(model, pts, regs, JF, norm)
     W = norm.W
     rmax = _region_radius(model, pts, regs, W, norm)
     scale = max([1.0] + [abs(float(v)) for p in pts for v in p])

@@ -551,13 +551,15 @@ def trace_boundaries(model, attractors, box, slice_: Slice | None = None, depth:
 
 # ----------------------------------------------------------------------------- agreement
 
-def _crossings(bmap: BasinMap, boundaries) -> tuple[np.ndarray, np.ndarray]:
+def _crossings(bmap: BasinMap, boundaries):
     """Parity of boundary crossings of horizontal edges (rows, cols−1) and vertical edges
-    (rows−1, cols) between neighbouring grid points (half-open rules: every crossing once)."""
+    (rows−1, cols) between neighbouring grid points (half-open rules: every crossing once),
+    and the grid points lying on a boundary segment (to float accuracy)."""
     s, t = bmap.slice.coords(bmap.resolution)
     rows, cols = len(t), len(s)
     H = np.zeros((rows, max(cols - 1, 0)), dtype=bool)
     V = np.zeros((max(rows - 1, 0), cols), dtype=bool)
+    on = np.zeros((rows, cols), dtype=bool)
     h1 = s[1] - s[0] if cols > 1 else 1.0
     h2 = t[1] - t[0] if rows > 1 else 1.0
     for b in boundaries:
@@ -570,7 +572,12 @@ def _crossings(bmap: BasinMap, boundaries) -> tuple[np.ndarray, np.ndarray]:
                 j = np.nonzero((t >= tmin) & (t < tmax))[0]
                 if len(j):
                     x = sa + (t[j] - ta) * (sb - sa) / (tb - ta)
-                    i = np.floor((x - s[0]) / h1).astype(int)
+                    u = (x - s[0]) / h1
+                    i = np.floor(u).astype(int)
+                    exact_hit = np.abs(u - np.round(u)) <= 1e-9
+                    ih = np.round(u).astype(int)
+                    okh = exact_hit & (ih >= 0) & (ih < cols)
+                    on[j[okh], ih[okh]] = True
                     ok = (i >= 0) & (i < cols - 1)
                     np.logical_xor.at(H, (j[ok], i[ok]), True)
             if sa != sb and rows > 1:            # vertical edges at columns s_i
@@ -578,10 +585,15 @@ def _crossings(bmap: BasinMap, boundaries) -> tuple[np.ndarray, np.ndarray]:
                 i = np.nonzero((s >= smin) & (s < smax))[0]
                 if len(i):
                     y = ta + (s[i] - sa) * (tb - ta) / (sb - sa)
-                    j = np.floor((y - t[0]) / h2).astype(int)
+                    u = (y - t[0]) / h2
+                    j = np.floor(u).astype(int)
+                    exact_hit = np.abs(u - np.round(u)) <= 1e-9
+                    jh = np.round(u).astype(int)
+                    okh = exact_hit & (jh >= 0) & (jh < rows)
+                    on[jh[okh], i[okh]] = True
                     ok = (j >= 0) & (j < rows - 1)
                     np.logical_xor.at(V, (j[ok], i[ok]), True)
-    return H, V
+    return H, V, on
 
 
 def agreement(bmap: BasinMap, boundaries) -> dict:
@@ -589,14 +601,16 @@ def agreement(bmap: BasinMap, boundaries) -> dict:
 
     An edge between neighbouring grid points with attractor labels on both ends *agrees*
     when (labels differ) == (the edge crosses the traced boundary an odd number of times).
+    Grid points lying on a traced piece (to float accuracy; their basin is not defined) are
+    left out like unlabelled ones (``on_boundary``).
     ``cells``: fraction of labelled grid points all of whose edges agree; ``edges``: fraction
     of agreeing edges; ``boundary_edges``: the same among edges where labels differ or the
     boundary crosses (the strict measure); counts of both kinds of disagreement.
     """
     L = bmap.labels
-    H, V = _crossings(bmap, boundaries)
+    H, V, on = _crossings(bmap, boundaries)
     rows, cols = L.shape
-    good = L >= 0
+    good = (L >= 0) & ~on
     vh = good[:, 1:] & good[:, :-1]
     vv = good[1:, :] & good[:-1, :]
     dh = L[:, 1:] != L[:, :-1]
@@ -618,7 +632,7 @@ def agreement(bmap: BasinMap, boundaries) -> dict:
         "boundary_edges": float(1 - bad / relevant) if relevant else None,
         "label_change_without_crossing": int(((vh & dh & ~H).sum() + (vv & dv & ~V).sum())),
         "crossing_without_label_change": int(((vh & ~dh & H).sum() + (vv & ~dv & V).sum())),
-        "labelled_points": n_cells, "edges_compared": n_edges,
+        "labelled_points": n_cells, "edges_compared": n_edges, "on_boundary": int(on.sum()),
     }
 
 
