@@ -528,7 +528,11 @@ def _same_orbit(P1, P2, tol=1e-7) -> bool:
     return False
 
 
-def _walk(model, dep: LocalPiece, arrivals, max_length, max_nodes, stats, progress, homoclinic_only):
+def _allowed(graph, s: str, t: str) -> bool:
+    return graph is None or graph.has_edge(s, t)
+
+
+def _walk(model, dep: LocalPiece, arrivals, max_length, max_nodes, stats, progress, homoclinic_only, graph=None):
     d = dep.dim
     found = []
     queue = deque(_start_nodes(dep))
@@ -565,6 +569,9 @@ def _walk(model, dep: LocalPiece, arrivals, max_length, max_nodes, stats, progre
         if depth >= max_length:
             continue
         for bits, G, g, tags, rad in _split(model, node, d, depth, lp_budget):
+            if depth >= 1 and not _allowed(graph, node.itin[-1], bits):
+                stats["pruned_by_graph"] = stats.get("pruned_by_graph", 0) + 1
+                continue
             child = _reparam(node, bits, G, g, tags, model, d, rad)
             if child is None:
                 continue
@@ -751,13 +758,18 @@ def find_snapbacks(model, orbit, max_length: int = 12, max_nodes: int = 20000, r
 
 def find_connections(model, orbits=None, max_length: int = 8, max_period: int = 1, homoclinic: bool = True,
                      heteroclinic: bool = True, snapback: bool = True, max_nodes: int = 20000,
-                     progress: Callable[[str], None] | None = None) -> ConnectionSearch:
+                     progress: Callable[[str], None] | None = None, transition_graph=None) -> ConnectionSearch:
     """Candidate homoclinic / heteroclinic orbits of all hyperbolic saddle orbits up to
     *max_period*, and snap-back orbits of repelling fixed points (see the module docstring).
 
     *orbits*: an :class:`symbolic.orbits.OrbitSearch` (default: ``find_orbits(model,
     max_period)``). Non-hyperbolic orbits and unsupported cases are listed in ``refusals``.
+    *transition_graph*: optional networkx DiGraph over region bit strings (e.g. the ``graph`` of
+    :func:`graph.transitions.transition_graph`, possibly restricted to a box): a step s -> t of
+    an itinerary is followed only along its edges. Without it every cell the image of a piece
+    really enters is followed (a subset of the transition graph's walks anyway).
     """
+    graph = getattr(transition_graph, "graph", transition_graph)
     t0 = time.perf_counter()
     if orbits is None:
         orbits = find_orbits(model, max_period)
@@ -791,7 +803,7 @@ def find_connections(model, orbits=None, max_length: int = 8, max_period: int = 
                     (a.orbit is not dep.orbit and heteroclinic)]
         if not arrivals:
             continue
-        found, trunc = _walk(model, dep, arrivals, max_length, max_nodes, stats, progress, not heteroclinic)
+        found, trunc = _walk(model, dep, arrivals, max_length, max_nodes, stats, progress, not heteroclinic, graph)
         conns.extend(found)
         if trunc:
             truncated.append(f"{dep.orbit.id}[{dep.index}]: {trunc}")
@@ -814,7 +826,8 @@ def find_connections(model, orbits=None, max_length: int = 8, max_period: int = 
     stats["seconds"] = time.perf_counter() - t0
     status = "truncated" if truncated else "complete-to-depth"
     msg = "; ".join(truncated) if truncated else (
-        f"every piece of the local unstable manifolds followed for {max_length} steps")
+        f"every piece of the local unstable manifolds followed for {max_length} steps "
+        "(float LPs: cells thinner than 1e-12 of their parent and images beyond 1e8 are dropped)")
     return ConnectionSearch(conns, snaps, refusals, orbits, status, msg, stats)
 
 

@@ -320,3 +320,15 @@ def test_pipeline_never_crashes_on_random_degenerate_models(data):
     for r in cc.records:
         if r.get("claim"):
             assert r["certified"] == (r["claim"] in accepted)
+
+
+def test_transition_graph_restricts_the_itineraries():
+    import networkx as nx
+
+    m = _model("lozi")
+    G = nx.DiGraph([("0", "1"), ("1", "0"), ("1", "1")])          # forbid 0 -> 0
+    res = find_connections(m, max_length=6, transition_graph=G)
+    assert res.connections
+    assert all(("0", "0") not in zip(c.itinerary, c.itinerary[1:]) for c in res.connections)
+    full = find_connections(m, max_length=6)
+    assert {c.itinerary for c in res.connections} <= {c.itinerary for c in full.connections}
