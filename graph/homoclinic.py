@@ -769,7 +769,12 @@ def find_connections(model, orbits=None, max_length: int = 8, max_period: int = 
     an itinerary is followed only along its edges. Without it every cell the image of a piece
     really enters is followed (a subset of the transition graph's walks anyway).
     """
-    graph = getattr(transition_graph, "graph", transition_graph)
+    import networkx as nx
+
+    graph = transition_graph
+    if graph is not None and not isinstance(graph, nx.Graph):
+        graph = graph.graph          # a TransitionGraph record
+
     t0 = time.perf_counter()
     if orbits is None:
         orbits = find_orbits(model, max_period)
