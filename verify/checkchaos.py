@@ -50,7 +50,9 @@ Local pieces: N_r = {a : |a_t| ≤ r for real coordinates, a_x² + a_y² ≤ r²
 pair}. In these coordinates J acts block-diagonally (λ, or rotation-scaling by |λ|), so N_r
 is invariant under J^{-1} (departure) or J (arrival); the piece p + U N_r (and its images
 along the cycle) is checked to lie strictly inside the regions for every U in the enclosure,
-so it is a piece of W^u (W^s). ``coordinates`` (a, b) are proven by Krawczyk's test on the
+so it is a piece of W^u (W^s). The boxes of a and b must exclude 0 (x_0 and x_N are not the
+periodic points themselves: otherwise the fixed point would be its own "homoclinic orbit").
+``coordinates`` (a, b) are proven by Krawczyk's test on the
 linear system [D U | −S] (a, b) = q_j − F_σ(p_i) to contain its unique solution for every
 U, S in their enclosures, which is also the transversality proof; an interval determinant
 of the same matrix is required to exclude 0 as well.
