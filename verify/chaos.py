@@ -510,7 +510,14 @@ def certify_search(model, search, max_prec: int = _MAX_PREC, max_claims: int | N
     orbits = search.orbits
     records, claims = [], []
     hetero_pairs = {}
-    order = sorted(search.connections, key=lambda c: (c.status != "candidate", c.kind != "homoclinic", c.length))
+    # shortest candidate of every (source, target) pair first (homoclinic before heteroclinic),
+    # so that max_claims covers every pair (and heteroclinic cycles) before repeating one
+    first = {}
+    for c in sorted(search.connections, key=lambda c: c.length):
+        if c.status == "candidate":
+            first.setdefault((c.source, c.target), id(c))
+    order = sorted(search.connections, key=lambda c: (c.status != "candidate", id(c) not in first.values(),
+                                                      c.kind != "homoclinic", c.length))
     n_tried = 0
     t_build = 0.0
     for i, conn in enumerate(order):
