@@ -102,7 +102,18 @@ def cmd_orbits(args) -> int:
     progress = Progress(args.quiet)
     progress(f"{model.summary()}; searching orbits up to period {args.max_period} ({args.mode})", force=True)
     try:
-        res = find_orbits(model, args.max_period, mode=args.mode, seed=args.seed, progress=progress)
+        if args.mode == "graph":
+            from graph.orbits_graph import find_orbits_graph
+
+            box = None
+            if args.box is not None:
+                lo, hi = args.box
+                if not lo < hi:
+                    raise UsageError("--box LO HI needs LO < HI")
+                box = (lo, hi)
+            res = find_orbits_graph(model, args.max_period, box=box, progress=progress, seed=args.seed)
+        else:
+            res = find_orbits(model, args.max_period, mode=args.mode, seed=args.seed, progress=progress)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     progress(f"{len(res.orbits)} orbits; checking the certificate", force=True)
@@ -170,7 +181,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("orbits", help="all fixed points and cycles up to a period, exact, with stability")
     add_model_args(p)
     p.add_argument("--max-period", type=int, default=1, metavar="K")
-    p.add_argument("--mode", choices=["auto", "exhaustive", "scyfi"], default="auto")
+    p.add_argument("--mode", choices=["auto", "exhaustive", "graph", "scyfi"], default="auto",
+                   help="exhaustive: every realisable itinerary (complete); graph: closed walks of the transition "
+                        "graph (complete within --box); scyfi: heuristic, for large models")
+    p.add_argument("--box", type=float, nargs=2, metavar=("LO", "HI"),
+                   help="graph mode: only orbits with every coordinate in [LO, HI]")
     p.add_argument("--seed", type=int, default=0, help="random seed of the SCYFI search")
     p.add_argument("--json", action="store_true", help="print one JSON document to stdout")
     p.add_argument("--certificate", metavar="FILE", help="also write the orbit certificate")
@@ -200,6 +215,12 @@ def main(argv=None) -> int:
     except (ModelError, CheckInputError, UsageError) as exc:
         print(f"plrnn-manifolds {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. piped into `head`: not an error
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return 0
     except OSError as exc:
         print(f"plrnn-manifolds {args.command}: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return 2
