@@ -217,6 +217,45 @@ def _continuum_witness(model, itinerary, z0: flint.fmpq_mat, basis) -> tuple[str
     return ("closure" if res.x[-1] <= 1e-9 else "open"), None, m
 
 
+def _closure_face(model, itinerary, z0: flint.fmpq_mat, basis):
+    """The face of {t : z0 + N t has its orbit in the closures of the itinerary's cells} that
+    the family really occupies, when it meets them only on boundaries.
+
+    Implicit equalities are found by one LP per constraint (max slack 0 ⇒ tight on the whole
+    set), then solved exactly: returns (point z1, basis of the face) as exact data, or None
+    when the exact solve contradicts the LPs.
+    """
+    from scipy.optimize import linprog
+
+    n, m = model.n, len(basis)
+    N = flint.fmpq_mat(n, m, [b[i, 0] for i in range(n) for b in basis])
+    Pj, Nj = flint.fmpq_mat(z0), N
+    exact_rows = []  # (sig, C_k Nj, C_k Pj + d_k)
+    for s in itinerary:
+        CN, CP = model.C * Nj, model.C * Pj + model.d
+        for k in range(model.L):
+            exact_rows.append((1 if s[k] == "1" else -1, [CN[k, j] for j in range(m)], CP[k, 0]))
+        J, c = model.affine_piece(s)
+        Pj, Nj = J * Pj + c, J * Nj
+    A = np.array([[-sg * float(fraction_of(v)) for v in row] for sg, row, _ in exact_rows]).reshape(-1, m)
+    b = np.array([sg * float(fraction_of(v)) for sg, _, v in exact_rows])
+    tight = []
+    for i in range(len(A)):
+        r = linprog(A[i], A_ub=A, b_ub=b, bounds=[(-1e6, 1e6)] * m, method="highs")  # min A_i t: max slack
+        if r.status == 0 and b[i] - r.fun <= 1e-9:
+            tight.append(i)
+    if not tight:
+        return None
+    E = flint.fmpq_mat(len(tight), m, [v for i in tight for v in exact_rows[i][1]])
+    e = flint.fmpq_mat(len(tight), 1, [-exact_rows[i][2] for i in tight])
+    sol = solve_affine(E, e)
+    if sol.point is None:
+        return None
+    z1 = z0 + N * sol.point
+    face_basis = [N * v for v in sol.basis]
+    return z1, face_basis
+
+
 def confirm_itinerary(model, itinerary: Sequence[str], classify: bool = True) -> Orbit | None:
     """Exact answer for one itinerary: the orbit it carries, or None.
 
@@ -230,20 +269,30 @@ def confirm_itinerary(model, itinerary: Sequence[str], classify: bool = True) ->
     sol = solve_affine(identity(model.n) - J, c)
     if sol.point is None:
         return None
+    point = sol.point
     if sol.basis:
         where, w, dim = _continuum_witness(model, itinerary, sol.point, sol.basis)
-        if where == "none" or w is None:
+        if where == "none":
             return None
-        z1 = column(w)
-        pts = [tuple(vector_of(p)) for p in _orbit_points(model, itinerary, z1)]
-        locs = [locate(model, p) for p in pts]
-        key = canonical_affine(sol.point, sol.basis)
-        return Orbit(
-            period=k, points=tuple(pts), regions=itinerary, type="continuum", dimension=dim,
-            basis=tuple(tuple(vector_of(b)) for b in sol.basis),
-            boundary=tuple(l.boundary for l in locs),
-        ), key
-    pts_m = _orbit_points(model, itinerary, sol.point)
+        face = _closure_face(model, itinerary, sol.point, sol.basis) if where == "closure" else None
+        if face is not None and not face[1]:
+            point = face[0]  # the family meets the cells' closures in one point: an isolated boundary orbit
+        else:
+            base, fbasis = (face if face is not None else (sol.point, list(sol.basis)))
+            if w is None:
+                return None
+            z1 = column(w)
+            pts = [tuple(vector_of(p)) for p in _orbit_points(model, itinerary, z1)]
+            locs = [locate(model, p) for p in pts]
+            if not all(l.matches(s) for l, s in zip(locs, itinerary)):
+                return None
+            key = canonical_affine(base, fbasis)
+            return Orbit(
+                period=k, points=tuple(pts), regions=itinerary, type="continuum", dimension=len(fbasis),
+                basis=tuple(tuple(vector_of(b)) for b in fbasis),
+                boundary=tuple(l.boundary for l in locs),
+            ), key
+    pts_m = _orbit_points(model, itinerary, point)
     pts = tuple(tuple(vector_of(p)) for p in pts_m)
     locs = [locate(model, p) for p in pts]
     if not all(l.matches(s) for l, s in zip(locs, itinerary)):
