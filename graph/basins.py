@@ -9,7 +9,8 @@
 * **Boundaries**: the codimension-1 stable manifolds of saddle orbits (one unstable
   direction), traced as exact polyhedral pieces (:func:`graph.manifolds.trace_manifold`).
   Which two attractors a saddle separates is found by following the two branches of its
-  unstable manifold (points ``p ± ε v_u``); for every boundary piece the attractors on its
+  unstable manifold (from the two ends of its proven local unstable piece,
+  :func:`graph.local.local_piece`); for every boundary piece the attractors on its
   two sides are found by iterating points just off its centre along its normal.
 * **Measures**: agreement between the sampled map and the traced boundary (grid edges whose
   end labels differ exactly when the edge crosses the boundary an odd number of times),
@@ -481,6 +482,28 @@ def slice_segment(P, sl: Slice) -> np.ndarray | None:
     return np.array([base + lo_l * w, base + hi_l * w])
 
 
+def _unstable_ends(model, orbit) -> np.ndarray | None:
+    """The two end points (floats) of the proven local unstable piece of a saddle with one
+    unstable direction (they lie on the two branches of W^u), else p ± ε v_u."""
+    from symbolic.pieces import vertices
+
+    from .local import local_piece
+
+    try:
+        loc = local_piece(model, orbit, "unstable")
+        V = vertices(loc.piece)
+        if V is not None and len(V) == 2:
+            return V
+    except (ValueError, RuntimeError, ArithmeticError):
+        pass
+    v = _unstable_direction(model, orbit)
+    if v is None:
+        return None
+    p = np.array([float(x) for x in orbit.points[0]])
+    eps = 1e-7 * (1 + np.abs(p).max())
+    return np.array([p + eps * v, p - eps * v])
+
+
 def _unstable_direction(model, orbit) -> np.ndarray | None:
     from symbolic.eigenspaces import cycle_jacobians, invariant_subspace
 
@@ -520,13 +543,11 @@ def trace_boundaries(model, attractors, box, slice_: Slice | None = None, depth:
             out.append(Boundary(sad, None, [], (None, None), False, time.perf_counter() - t0,
                                 f"stable manifold not traced: {exc}"))
             continue
-        # the two branches of the unstable manifold
-        v = _unstable_direction(model, sad)
+        # the two branches of the unstable manifold: from the ends of its proven local piece
+        ends = _unstable_ends(model, sad)
         sep = (None, None)
-        if v is not None:
-            p = np.array([float(x) for x in sad.points[0]])
-            eps = 1e-7 * (1 + np.abs(p).max())
-            labs, _, _ = label_points(model, attractors, np.array([p + eps * v, p - eps * v]), max_steps)
+        if ends is not None:
+            labs, _, _ = label_points(model, attractors, ends, max_steps)
             sep = (name(labs[0]), name(labs[1]))
         pieces = []
         for P in res.pieces:
@@ -551,6 +572,13 @@ def trace_boundaries(model, attractors, box, slice_: Slice | None = None, depth:
 
 # ----------------------------------------------------------------------------- agreement
 
+def _snap(v: float, grid: np.ndarray, h: float) -> float:
+    k = int(round((v - grid[0]) / h)) if h else 0
+    if 0 <= k < len(grid) and abs(v - grid[k]) <= 1e-9 * abs(h):
+        return float(grid[k])
+    return v
+
+
 def _crossings(bmap: BasinMap, boundaries):
     """Parity of boundary crossings of horizontal edges (rows, cols−1) and vertical edges
     (rows−1, cols) between neighbouring grid points (half-open rules: every crossing once),
@@ -567,6 +595,10 @@ def _crossings(bmap: BasinMap, boundaries):
             if bp.segment is None:
                 continue
             (sa, ta), (sb, tb) = bp.segment
+            # end points within float noise of a grid line are put exactly on it, so that two
+            # pieces meeting there see the same value (the half-open rule then counts once)
+            sa, sb = (_snap(v, s, h1) for v in (sa, sb))
+            ta, tb = (_snap(v, t, h2) for v in (ta, tb))
             if ta != tb and cols > 1:            # horizontal edges at rows t_j, tmin <= t_j < tmax
                 tmin, tmax = min(ta, tb), max(ta, tb)
                 j = np.nonzero((t >= tmin) & (t < tmax))[0]
