@@ -21,8 +21,8 @@
 >>> from proofs_examples import example_path
 >>> from symbolic.models import load_model
 >>> res = compute_basins(load_model(example_path("bistable")), resolution=40)
->>> [b.separates for b in res.boundaries]
-[('P1-1', 'P1-2')]
+>>> [sorted(b.separates) for b in res.boundaries]
+[['P1-1', 'P1-2']]
 >>> [(d["attractor"], d["distance_exact"]) for d in res.distances]
 [('P1-1', '2*sqrt(2)'), ('P1-2', '2*sqrt(2)')]
 >>> res.agreement["cells"]
