@@ -118,3 +118,14 @@ def test_console_script_reports_errors_without_traceback(tmp_path):
     p.write_text('{"kind": "plrnn", "A": [1, 2], "W": [[1]], "h": [0, 0]}')
     r = subprocess.run([sys.executable, "-m", "verify.cli", "orbits", str(p)], capture_output=True, text=True)
     assert r.returncode == 2 and "Traceback" not in r.stderr
+
+
+def test_graph_mode_matches_exhaustive_on_the_cli(capsys):
+    _, out_g, _ = run(capsys, "orbits", "border_collision", "--mode", "graph", "--box", "-20", "20",
+                      "--max-period", "4", "--json", "--quiet")
+    _, out_e, _ = run(capsys, "orbits", "border_collision", "--mode", "exhaustive", "--max-period", "4",
+                      "--json", "--quiet")
+    pts = lambda doc: sorted(tuple(map(tuple, r["points"])) for r in json.loads(doc)["orbits"])
+    assert pts(out_g) == pts(out_e)
+    code, _, err = run(capsys, "orbits", "lozi", "--mode", "graph", "--box", "3", "-3")
+    assert code == 2 and "LO < HI" in err

@@ -235,3 +235,11 @@ def test_float_screen_does_not_lose_orbits_near_boundaries(sign, exponent):
          "e": [str(c), "1"]}
     res = find_orbits(model_from_dict(d), max_period=1)
     assert fixed_points(res) == {(c if c > 0 else 2 * c, F(2))}
+
+
+def test_family_touching_cells_only_at_a_boundary_point_is_not_a_continuum():
+    # f(z) = -z - relu(z): f∘f = id on z < 0, but the period-2 line meets the cells'
+    # closures only at 0, a boundary fixed point (every z < 0 maps to -z > 0, then to 2z)
+    m = model_from_dict({"kind": "plrnn", "A": [-1], "W": [[-1]], "h": [0]})
+    res = find_orbits(m, max_period=4)
+    assert [(o.type, o.points) for o in res.orbits] == [("boundary", ((0,),))]
