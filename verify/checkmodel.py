@@ -3,8 +3,8 @@
 Deliberately independent of :mod:`symbolic.models`: it builds f(z) = A z + B relu(C z + d) + e
 from the certificate's model dictionary with plain :class:`fractions.Fraction` lists, keeps
 every hidden unit as it is (no merging of hyperplanes), and evaluates exactly. A point is
-"strictly inside a region" when no unit that can bend the map (non-zero row of C and non-zero
-column of B) has a zero pre-activation there; this is never weaker than the search's notion.
+"strictly inside a region" when f is affine in a neighbourhood of it, decided locally and
+exactly from the units whose pre-activation vanishes there (:meth:`CheckedMap.kinks_at`).
 """
 from __future__ import annotations
 
@@ -137,16 +137,41 @@ class CheckedMap:
         ]
 
     def kinks_at(self, z) -> list[int]:
-        """Units that bend the map and have zero pre-activation at z."""
+        """Units at whose kink z lies, where f is not affine near z.
+
+        Near a point z* with C_k z* + d_k = 0 for the units k in K0, the map differs from an
+        affine one by sum_{k in K0} B_k |C_k x| / 2 (x = z - z*, relu(y) = (y + |y|)/2).
+        Grouping parallel rows C_k = lam_k u_g, that is sum_g (sum_{k in g} |lam_k| B_k) |u_g x| / 2,
+        and functions |u_g x| of pairwise non-parallel u_g are linearly independent modulo linear
+        functions: f is affine near z* iff every group's weight sum_{k in g} |lam_k| B_k is zero.
+        Returns the units of the groups with non-zero weight (empty: z is strictly inside a
+        region of f's affine pieces).
+        """
         p = self.pre(z)
-        return [k for k in self.kinks if p[k] == 0]
+        zero = [k for k in self.kinks if p[k] == 0]
+        groups: list[tuple[list[Fraction], list[Fraction], list[int]]] = []  # (direction, weight, units)
+        for k in zero:
+            row = self.C[k]
+            piv = next(j for j, c in enumerate(row) if c != 0)
+            for u, w, units in groups:
+                lam = row[piv] / u[piv] if u[piv] != 0 else None
+                if lam is not None and all(row[j] == lam * u[j] for j in range(self.n)):
+                    for i in range(self.n):
+                        w[i] += abs(lam) * self.B[i][k]
+                    units.append(k)
+                    break
+            else:
+                groups.append((list(row), [self.B[i][k] for i in range(self.n)], [k]))
+        return sorted(k for _, w, units in groups if any(v != 0 for v in w) for k in units)
 
     def jacobian(self, z):
-        """J = A + B D C at a point strictly inside a region (D from the signs at z)."""
+        """J at a point where f is affine nearby (see :meth:`kinks_at`): D_kk = 1 where the
+        pre-activation is positive, 1/2 where it is zero (cancelling kinks), 0 otherwise."""
         p = self.pre(z)
-        act = [k for k in range(self.L) if p[k] > 0]
+        w = [Fraction(1) if v > 0 else (Fraction(1, 2) if v == 0 else Fraction(0)) for v in p]
         return [
-            [self.A[i][j] + sum((self.B[i][k] * self.C[k][j] for k in act), Fraction(0)) for j in range(self.n)]
+            [self.A[i][j] + sum((w[k] * self.B[i][k] * self.C[k][j] for k in range(self.L) if w[k]), Fraction(0))
+             for j in range(self.n)]
             for i in range(self.n)
         ]
 
