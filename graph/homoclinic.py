@@ -680,7 +680,8 @@ def _in_ball(Q, r, x, z) -> bool:
     return sum(Q[i][j] * diff[i] * diff[j] for i in range(n) for j in range(n)) < r * r
 
 
-def find_snapbacks(model, orbit, max_length: int = 12, max_nodes: int = 20000, regions=None):
+def find_snapbacks(model, orbit, max_length: int = 12, max_nodes: int = 20000, regions=None,
+                   max_seconds: float | None = None):
     """Shortest exact snap-back orbits of a repelling fixed point (list of :class:`SnapBack`),
     or a :class:`Refusal` saying why there is none (not a repeller, no expanding ball, every
     preimage chain runs through a region boundary, budget)."""
@@ -706,6 +707,7 @@ def find_snapbacks(model, orbit, max_length: int = 12, max_nodes: int = 20000, r
         cf = np.array([_f(c)[:, 0] for _, _, c in pieces])
         screen = (np.linalg.inv(Jf), cf, bits_to_array([t for t, _, _ in pieces], model.L))
     zc = column(z)
+    t_end = None if max_seconds is None else time.perf_counter() + max_seconds
     queue = deque([(zc, ())])      # point, chain of (point, region) after it
     seen = {z}
     boundary_hits = []
@@ -714,6 +716,9 @@ def find_snapbacks(model, orbit, max_length: int = 12, max_nodes: int = 20000, r
         y, chain = queue.popleft()
         if len(chain) >= max_length:
             continue
+        if t_end is not None and time.perf_counter() > t_end:
+            return Refusal(orbit.id, f"no snap-back orbit found within the time budget of {max_seconds:g} s "
+                           f"({nodes} preimages, depth {len(chain)})", "snap-back")
         cand = pieces
         if screen is not None:
             Ji, cf, pb = screen
@@ -758,7 +763,8 @@ def find_snapbacks(model, orbit, max_length: int = 12, max_nodes: int = 20000, r
 
 def find_connections(model, orbits=None, max_length: int = 8, max_period: int = 1, homoclinic: bool = True,
                      heteroclinic: bool = True, snapback: bool = True, max_nodes: int = 20000,
-                     progress: Callable[[str], None] | None = None, transition_graph=None) -> ConnectionSearch:
+                     progress: Callable[[str], None] | None = None, transition_graph=None,
+                     snapback_seconds: float | None = 30.0) -> ConnectionSearch:
     """Candidate homoclinic / heteroclinic orbits of all hyperbolic saddle orbits up to
     *max_period*, and snap-back orbits of repelling fixed points (see the module docstring).
 
@@ -819,8 +825,13 @@ def find_connections(model, orbits=None, max_length: int = 8, max_period: int = 
         for o in orbits.orbits:
             if o.type == "repeller" and o.period == 1:
                 if regions is None:
+                    if progress:
+                        progress("enumerating regions for the preimage search")
                     regions = enumerate_regions(model).regions
-                out = find_snapbacks(model, o, max_length=max(max_length, 12), regions=regions)
+                if progress:
+                    progress(f"{o.id}: repelling fixed point, searching snap-back orbits")
+                out = find_snapbacks(model, o, max_length=max(max_length, 12), regions=regions,
+                                     max_seconds=snapback_seconds)
                 if isinstance(out, Refusal):
                     refusals.append(out)
                 else:

@@ -27,6 +27,8 @@ def register(sub) -> None:
                    help="certify at most M transversal candidates, shortest first (default 20)")
     p.add_argument("--max-nodes", type=int, default=20000, metavar="B",
                    help="budget of manifold pieces followed per local piece (default 20000)")
+    p.add_argument("--snapback-seconds", type=float, default=30.0, metavar="S",
+                   help="time budget of each repeller's snap-back (preimage) search (default 30)")
     p.add_argument("--json", action="store_true", help="print one JSON document to stdout")
     p.add_argument("--certificate", metavar="FILE", help="write the certificate (JSON)")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
@@ -52,7 +54,7 @@ def run(args) -> int:
         raise UsageError(str(exc)) from None
     progress(f"{len(orbits.orbits)} orbits; following local unstable manifolds for {args.max_length} steps", force=True)
     search = find_connections(model, orbits, max_length=args.max_length, max_nodes=args.max_nodes,
-                              progress=progress)
+                              progress=progress, snapback_seconds=args.snapback_seconds)
     progress(f"{len(search.connections)} candidates, {len(search.snapbacks)} snap-back orbits; certifying", force=True)
     cc = certify_search(model, search, max_claims=args.max_claims, progress=progress)
     if args.certificate:
