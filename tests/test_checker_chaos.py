@@ -263,3 +263,14 @@ def test_checker_names_the_first_failing_claim(lozi_cert):
     rep = check_certificate(cert)
     assert rep.first_failure.id == target["id"] and "precision_bits" in rep.first_failure.reason
     assert cert["format"] == FORMAT
+
+
+def test_checker_imports_no_search_code_and_no_floats():
+    import subprocess
+    import sys
+
+    code = ("import sys, verify.checker, verify.checkchaos, verify.intervals; "
+            "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('symbolic', 'graph', 'numpy', 'mpmath', 'scipy')); "
+            "print(bad); sys.exit(1 if bad else 0)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout
