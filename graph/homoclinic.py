@@ -53,7 +53,7 @@ import numpy as np
 from symbolic.eigenspaces import cycle_jacobians
 from symbolic.orbits import find_orbits
 from symbolic.rationals import column, fraction_of, rows_of, vector_of
-from symbolic.regions import array_to_bits, bits_to_array, enumerate_regions, locate
+from symbolic.regions import bits_to_array, enumerate_regions, locate
 
 __all__ = [
     "LocalPiece", "Connection", "SnapBack", "Refusal", "ConnectionSearch", "local_piece",
@@ -276,8 +276,8 @@ def _linprog(c, A_ub, b_ub, A_eq=None, b_eq=None, bounds=None):
     return linprog(c, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=b_eq, bounds=bounds, method="highs")
 
 
-def _range(alpha, beta, G, g, box_lo, box_hi):
-    """[min, max] of alpha + beta·s over {G s ≤ g} ⊂ box (box screen first, LP if needed)."""
+def _range(alpha, beta, box_lo, box_hi):
+    """[min, max] of alpha + beta·s over the box (a cheap screen before any LP)."""
     lo = alpha + np.sum(np.minimum(beta * box_lo, beta * box_hi))
     hi = alpha + np.sum(np.maximum(beta * box_lo, beta * box_hi))
     return lo, hi
@@ -357,7 +357,7 @@ def _start_nodes(piece: LocalPiece) -> list[_Node]:
     |a_i| ≤ r (the certifier's radius is 1.5 r, whose disc contains that box).
     """
     d, r = piece.dim, piece.radius
-    inner, owner = [], []
+    inner = []
     for kind, lam in zip(piece.kinds, piece.values):
         if kind == "real":
             inner.append(_SLAB_OVERLAP * r / abs(lam))
@@ -376,7 +376,6 @@ def _start_nodes(piece: LocalPiece) -> list[_Node]:
             T = np.diag(w)
             nodes.append(_Node((), piece.point + piece.basis @ lo, piece.basis @ T,
                                np.zeros((0, d)), np.zeros(0), [], lo.copy(), T))
-    del owner
     return nodes
 
 
@@ -441,7 +440,7 @@ def _split(model, node: _Node, d: int, t: int, lp_budget: list):
     beta = (C @ node.M) / norms[:, None]
     fixed, crossing = {}, []
     for h in range(len(C)):
-        lo, hi = _range(alpha[h], beta[h], node.G, node.g, np.zeros(d), np.ones(d))
+        lo, hi = _range(alpha[h], beta[h], np.zeros(d), np.ones(d))
         if lo > 0:
             fixed[h] = 1
         elif hi < 0:
@@ -599,20 +598,14 @@ def _dedupe(conns):
 
 # ----------------------------------------------------------------------------- snap-back orbits
 
-def _q(x) -> Fraction:
-    return fraction_of(x)
-
-
 def _isqrt_frac_below(x: Fraction, bits: int = 40) -> Fraction:
     """A dyadic rational r > 0 with r² < x (x > 0), within about 2^-bits relative."""
-    scale = 1 << bits
     # r = floor(sqrt(x) * 2^k) / 2^k with k chosen from x's size
     k = max(bits - (x.numerator.bit_length() - x.denominator.bit_length()) // 2, 1)
     num = (x.numerator << (2 * k)) // x.denominator
     r = Fraction(math.isqrt(num), 1 << k)
     while r * r >= x and r > 0:
         r -= Fraction(1, 1 << k)
-    del scale
     return r
 
 

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from graph.homoclinic import find_connections
 from proofs_examples import example_path
-from symbolic.models import load_model, model_to_dict
+from symbolic.models import load_model
 from verify.checker import check_certificate
 from verify.checkmodel import CheckInputError
 from verify.chaos import certify_search

@@ -24,19 +24,20 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from decimal import Decimal, localcontext
 from fractions import Fraction
 
 import flint
 import mpmath
 import numpy as np
 
-from graph.homoclinic import Connection, Refusal, SnapBack, local_piece
+from graph.homoclinic import Connection, SnapBack, local_piece
 from symbolic.models import model_to_dict
 from symbolic.rationals import fraction_of, fraction_str, rows_of
 
 from .certificate import new_certificate
 from .checker import check_certificate
-from .checkchaos import THEOREMS, check_heteroclinic, check_homoclinic, check_snap_back
+from .checkchaos import THEOREMS, check_heteroclinic, check_homoclinic
 from .checkmodel import CheckedMap
 
 __all__ = ["SMALE_BIRKHOFF", "MAROTTO", "HETEROCLINIC_CYCLE", "connection_claim", "snapback_claim", "certify_connection", "exact_verdict",
@@ -81,10 +82,9 @@ def _dec(x: Fraction, up: bool, digits: int = 17) -> str:
     shift = digits - 1 - e
     scaled = x * Fraction(10) ** shift
     n = math.ceil(scaled) if up else math.floor(scaled)
-    s = f"{n}e{-shift}"
-    v = Fraction(n) * Fraction(10) ** (-shift)
-    assert (v >= x) if up else (v <= x)
-    return s
+    with localcontext() as ctx:
+        ctx.prec = digits + 10
+        return str(Decimal(n).scaleb(-shift))      # exactly n * 10^-shift
 
 
 def decimal_interval(lo: Fraction, hi: Fraction) -> list:
