@@ -76,6 +76,11 @@ def run(args) -> int:
     cert = [r for r in cc.records if r["certified"]]
     refused = [r for r in cc.records if not r["certified"]]
     print(f"{len(cc.records)} connections / snap-back orbits, {len(cert)} certified")
+    if not cc.records:
+        saddles = [o.id for o in orbits.orbits if o.type == "saddle"]
+        print(f"  no connecting orbit of length <= {args.max_length} between the saddles "
+              f"({', '.join(saddles) or 'none'}) and no snap-back orbit: nothing proves chaos "
+              "(this is not a proof that there is none)")
     for r in cert:
         where = f"{r['from']} -> {r['to']}" if "from" in r else ", ".join(r.get("connections", []))
         length = f"length {r['length']}" if "length" in r else ""
