@@ -316,13 +316,17 @@ def confirm_itinerary(model, itinerary: Sequence[str], classify: bool = True) ->
 
 # ----------------------------------------------------------------------------- float batches
 
-def _necklaces(N: int, p: int) -> np.ndarray:
-    """All p-tuples over range(N) that are the lexicographically least of their rotations."""
+def _necklace_count_check(N: int, p: int) -> None:
     if N ** p > MAX_ITINERARIES:
         raise ValueError(
             f"{N}^{p} = {N ** p} itineraries exceed the exhaustive limit {MAX_ITINERARIES}; "
-            "use --mode scyfi or a smaller --max-period"
+            "use --mode graph (with a box) or --mode scyfi, or a smaller --max-period"
         )
+
+
+def _necklaces(N: int, p: int) -> np.ndarray:
+    """All p-tuples over range(N) that are the lexicographically least of their rotations."""
+    _necklace_count_check(N, p)
     idx = np.indices((N,) * p).reshape(p, -1).T
     keep = np.ones(len(idx), dtype=bool)
     for r in range(1, p):
@@ -440,6 +444,10 @@ def _exhaustive(model, max_period, collector, progress, regions=None, stats=None
     """
     stats["float_solves"] = 0
     cells = prev_regs = None
+    if regions is None and max_period >= 2:
+        cells = enumerate_regions(model)
+        stats["region_method"] = cells.method
+        _necklace_count_check(len(cells.regions), max_period)
     for p in range(1, max_period + 1):
         if regions is not None:
             regs = list(regions)
