@@ -170,6 +170,7 @@ def build_report(model, opts: ReportOptions | None = None, progress=None) -> Rep
 
     # -- chaos
     chaos_records = []
+    chaos_message = "not run"
     if opts.chaos:
         done = stage("homoclinic")
         try:
@@ -186,6 +187,7 @@ def build_report(model, opts: ReportOptions | None = None, progress=None) -> Rep
             cert_chaos = certify_search(model, conn, max_claims=opts.max_claims,
                                         progress=lambda m: say(f"certify: {m}"))
             chaos_records = [r for r in cert_chaos.records if "not attempted" not in r.get("reason", "")]
+            chaos_message = f"{conn.status}: {conn.message}"
             skipped = len(cert_chaos.records) - len(chaos_records)
             if skipped:
                 rows.append(ClaimRow("connections", f"{skipped} further candidate connections found in floats",
@@ -266,7 +268,7 @@ def build_report(model, opts: ReportOptions | None = None, progress=None) -> Rep
     elif opts.chaos:
         sections.append(("Theorems", "No transversal homoclinic or heteroclinic orbit and no snap-back repeller "
                          f"was certified (search: connections of period-≤{opts.chaos_period} orbits up to length "
-                         f"{opts.max_length or 8}). This is not a proof that none exists."))
+                         f"{opts.max_length or 8}; {chaos_message}). This is not a proof that none exists."))
     sections.append(("Orbit search", f"{search.mode} search for periods 1..{K}: **{search.status}** — {search.message}."))
     return ReportResult(model, opts, cert, rows, figs, sections, summary, stages, json_results)
 
