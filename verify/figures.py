@@ -143,6 +143,14 @@ def state_space(model, proj: Projection, trajs: np.ndarray, orbits, certified: s
     return Figure("state_space.png", _png(fig), caption)
 
 
+def _compress(x: float, y: float) -> tuple[float, float]:
+    r = float(np.hypot(x, y))
+    if r <= 1 or not np.isfinite(r):
+        return x, y
+    k = (1 + np.log(r)) / r
+    return x * k, y * k
+
+
 def eigenvalues(orbits, certified: set) -> Figure:
     """Eigenvalue enclosures of every classified orbit against the unit circle."""
     fig, ax = plt.subplots(figsize=(5.2, 5.2))
@@ -153,18 +161,20 @@ def eigenvalues(orbits, certified: set) -> Figure:
             continue
         st = TYPE_STYLE.get(o.type, dict(marker="o", color="k"))
         for e in o.stability.eigenvalues:
-            x = float((e.re[0] + e.re[1]) / 2)
-            y = float((e.im[0] + e.im[1]) / 2)
+            x, y = _compress(float((e.re[0] + e.re[1]) / 2), float((e.im[0] + e.im[1]) / 2))
             ax.plot(x, y, st["marker"], color=st["color"], ms=6, mfc=st["color"] if o.id in certified else "none")
             ax.annotate(o.id, (x, y), fontsize=6, xytext=(3, 3), textcoords="offset points")
     ax.set_aspect("equal")
+    lim = max([1.2] + [abs(v) * 1.1 for ln in ax.lines[1:] for v in (*ln.get_xdata(), *ln.get_ydata())])
+    ax.set_xlim(-lim, lim)
+    ax.set_ylim(-lim, lim)
     ax.axhline(0, color="0.8", lw=0.5)
     ax.axvline(0, color="0.8", lw=0.5)
-    ax.set_xlabel("Re λ")
+    ax.set_xlabel("Re λ (radius 1 + log|λ| outside the unit circle)")
     ax.set_ylabel("Im λ")
     ax.set_title("Eigenvalues of the (product) Jacobians")
     caption = ("Eigenvalues of each orbit's product Jacobian (centres of rigorous enclosures) and the unit "
-               "circle. Inside/outside counts are decided exactly from the rational characteristic "
+               "circle; outside the circle the radius is drawn as 1 + log|λ| so large eigenvalues stay visible. Inside/outside counts are decided exactly from the rational characteristic "
                "polynomial; filled markers belong to orbits whose stability split the checker re-derived.")
     return Figure("eigenvalues.png", _png(fig), caption)
 
