@@ -448,6 +448,9 @@ def _exhaustive(model, max_period, collector, progress, regions=None, stats=None
         cells = enumerate_regions(model)
         stats["region_method"] = cells.method
         _necklace_count_check(len(cells.regions), max_period)
+    elif regions is not None:
+        stats["region_method"] = "given"
+        _necklace_count_check(len(regions), max_period)
     for p in range(1, max_period + 1):
         if regions is not None:
             regs = list(regions)
@@ -551,13 +554,16 @@ def _scyfi(model, max_period, collector, progress, rng, outer=None, inner=None, 
 
 def find_orbits(model, max_period: int = 1, mode: str = "auto", seed: int = 0, classify: bool = True,
                 progress: Callable[[str], None] | None = None, scyfi_outer: int | None = None,
-                scyfi_inner: int | None = None) -> OrbitSearch:
+                scyfi_inner: int | None = None, regions: Sequence[str] | None = None) -> OrbitSearch:
     """All fixed points and cycles up to *max_period* (exhaustive), or those SCYFI finds.
 
     mode: 'exhaustive' (complete: every realisable itinerary, batched float screen plus exact
     confirmation), 'scyfi' (heuristic), or 'auto' (exhaustive when the number of
     itineraries is at most MAX_ITINERARIES, else SCYFI).
-    Orbits are sorted by period, type and coordinates and get ids ``P<period>-<i>``.
+    *regions*: the realisable cells when the caller already knows them (e.g. from the
+    faster walk of :func:`graph.regiongraph.region_graph`); exhaustive mode is complete only if
+    they are all the cells. Orbits are sorted by period, type and coordinates and get ids
+    ``P<period>-<i>``.
     """
     if max_period < 1:
         raise ValueError("max_period must be >= 1")
@@ -567,6 +573,8 @@ def find_orbits(model, max_period: int = 1, mode: str = "auto", seed: int = 0, c
     if mode == "auto":
         if max_period == 1 and 2**model.L <= ALL_PATTERNS_LIMIT:
             mode = "exhaustive"
+        elif regions is not None:
+            mode = "exhaustive" if len(regions) ** max_period <= MAX_ITINERARIES else "scyfi"
         else:
             try:
                 cells = enumerate_regions(model, max_regions=MAX_ITINERARIES)
@@ -574,7 +582,7 @@ def find_orbits(model, max_period: int = 1, mode: str = "auto", seed: int = 0, c
             except ValueError:
                 mode = "scyfi"
     if mode == "exhaustive":
-        _exhaustive(model, max_period, collector, progress, stats=stats)
+        _exhaustive(model, max_period, collector, progress, regions=regions, stats=stats)
         status, msg = "complete", "exhaustive search over all realisable itineraries"
     elif mode == "scyfi":
         _scyfi(model, max_period, collector, progress, np.random.default_rng(seed),

@@ -56,6 +56,17 @@ def resolve_model(spec: str, kind: str | None = None, P: int | None = None):
                      f"(examples: {', '.join(example_names())})")
 
 
+def realisable_cells(model, max_period: int, mode: str, progress=None):
+    """The arrangement's cells from the fast region walk (graph/), when the exhaustive cycle
+    search needs them (hyperplanes in non-general position: L > n); else None."""
+    if mode == "scyfi" or max_period < 2 or model.L <= model.n:
+        return None
+    from graph.regiongraph import region_graph
+
+    rg = region_graph(model, progress=progress)
+    return rg.cells if rg.status == "complete" else None
+
+
 def model_summary(model) -> dict:
     return {"name": model.name, "kind": model.kind, "n": model.n, "hyperplanes": model.L}
 
@@ -113,7 +124,8 @@ def cmd_orbits(args) -> int:
                 box = (lo, hi)
             res = find_orbits_graph(model, args.max_period, box=box, progress=progress, seed=args.seed)
         else:
-            res = find_orbits(model, args.max_period, mode=args.mode, seed=args.seed, progress=progress)
+            res = find_orbits(model, args.max_period, mode=args.mode, seed=args.seed, progress=progress,
+                              regions=realisable_cells(model, args.max_period, args.mode, progress))
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     progress(f"{len(res.orbits)} orbits; checking the certificate", force=True)

@@ -145,8 +145,10 @@ def build_report(model, opts: ReportOptions | None = None, progress=None) -> Rep
     done = stage("orbits")
     K = opts.max_period or _default_max_period(model)
     try:
-        search = find_orbits(model, K, mode=opts.mode, seed=opts.seed,
-                             progress=lambda m: say(f"orbits: {m}"))
+        from .cli import realisable_cells
+
+        search = find_orbits(model, K, mode=opts.mode, seed=opts.seed, progress=lambda m: say(f"orbits: {m}"),
+                             regions=realisable_cells(model, K, opts.mode, say))
     except ValueError:
         search = find_orbits(model, K, mode="scyfi", seed=opts.seed)
     for o in search.orbits:
