@@ -135,8 +135,8 @@ def make_slice(model, attractors=None, dims=None, at=None, window=None, plane: b
                margin: float = 0.3) -> Slice:
     """A slice for the basin map.
 
-    n <= 2: the whole state space (window: a margin around attractors, saddles and the
-    sampling box). n > 2: coordinates ``dims`` (default (0, 1)) varied, the others fixed at
+    n <= 2: the whole state space (window: a square with a margin around attractors,
+    saddles and the sampling box). n > 2: coordinates ``dims`` (default (0, 1)) varied, the others fixed at
     ``at`` (default: the first saddle, else the mean of the attractors), or with
     ``plane=True`` the plane through the first two exact attractors and the first saddle.
     ``window``: (s_lo, s_hi, t_lo, t_hi).
@@ -211,13 +211,12 @@ def make_slice(model, attractors=None, dims=None, at=None, window=None, plane: b
     e1 = tuple(Fraction(int(i == dims[0])) for i in range(n))
     e2 = tuple(Fraction(int(i == dims[1])) for i in range(n))
     if window is None:
-        lo, hi = [], []
-        for d in dims:
-            a, b = min(plo[d], blo[d]) if n == 2 else plo[d], max(phi[d], bhi[d]) if n == 2 else phi[d]
-            w = max(b - a, 1.0)
-            lo.append(_short(a - margin * w))
-            hi.append(_short(b + margin * w))
-        lo, hi = tuple(lo), tuple(hi)
+        # a square window (a phase portrait) around attractors, saddles (and, n = 2, the
+        # sampling box), with a margin
+        ab = [(min(plo[d], blo[d]), max(phi[d], bhi[d])) if n == 2 else (plo[d], phi[d]) for d in dims]
+        half = max(max((b - a) / 2 for a, b in ab), 0.5) * (1 + 2 * margin)
+        lo = tuple(_short((a + b) / 2 - half) for a, b in ab)
+        hi = tuple(_short((a + b) / 2 + half) for a, b in ab)
     else:
         lo, hi = (Fraction(window[0]), Fraction(window[2])), (Fraction(window[1]), Fraction(window[3]))
         if not (lo[0] < hi[0] and lo[1] < hi[1]):
@@ -241,13 +240,15 @@ def _numerical_sets(attractors):
 
 
 def label_points(model, attractors, X: np.ndarray, max_steps: int = 2000, diverge: float = 1e8,
-                 check_every: int = 1):
+                 check_every: int = 1, visited: list | None = None):
     """Float basin labels of states X (N, n), vectorised.
 
     Returns (labels, steps, trap): ``labels[i]`` is the index of the attractor in
     ``attractors.attractors`` (or LABEL_DIVERGED / LABEL_UNRESOLVED / LABEL_SADDLE),
     ``steps[i]`` the first checked step at which the point was inside a trap (-1 if never),
-    ``trap[i]`` the index of that trap in ``attractors.traps``.
+    ``trap[i]`` the index of that trap in ``attractors.traps``. ``visited``: if a list is
+    given, the bounding box (lo, hi) of all states visited by non-diverging points before
+    capture is appended to it.
     """
     X = np.array(X, dtype=float, copy=True)
     N = len(X)
@@ -257,9 +258,14 @@ def label_points(model, attractors, X: np.ndarray, max_steps: int = 2000, diverg
     steps = np.full(N, -1, dtype=int)
     trap = np.full(N, -1, dtype=int)
     active = np.arange(N)
+    vlo = X.min(axis=0) if N else None
+    vhi = X.max(axis=0) if N else None
     for t in range(max_steps + 1):
         if len(active) == 0:
             break
+        if visited is not None and t:
+            vlo = np.minimum(vlo, X[active].min(axis=0))
+            vhi = np.maximum(vhi, X[active].max(axis=0))
         if traps and (t % check_every == 0 or t == max_steps):
             c = capture(traps, X[active])
             hit = c >= 0
@@ -277,6 +283,8 @@ def label_points(model, attractors, X: np.ndarray, max_steps: int = 2000, diverg
         if bad.any():
             labels[active[bad]] = LABEL_DIVERGED
             active = active[~bad]
+    if visited is not None and N:
+        visited.append((vlo, vhi))
     if len(active):
         rest = X[active]
         for idx, tree, tol in _numerical_sets(attractors):
@@ -309,6 +317,7 @@ class BasinMap:
     names: list
     max_steps: int
     elapsed: float
+    visited: tuple | None = None
     certified: np.ndarray = None
 
     def __post_init__(self):
@@ -336,10 +345,12 @@ def basin_map(model, attractors, slice_: Slice, resolution: int = 200, max_steps
     t0 = time.perf_counter()
     X = slice_.points(resolution)
     shape = X.shape[:2]
+    vis = []
     labels, steps, trap = label_points(model, attractors, X.reshape(-1, model.n), max_steps,
-                                       check_every=check_every)
+                                       check_every=check_every, visited=vis)
     return BasinMap(slice_, resolution, labels.reshape(shape), steps.reshape(shape), trap.reshape(shape),
-                    [a.id for a in attractors.attractors], max_steps, time.perf_counter() - t0)
+                    [a.id for a in attractors.attractors], max_steps, time.perf_counter() - t0,
+                    visited=vis[0] if vis else None)
 
 
 def volume_fractions(bmap: BasinMap) -> dict:
@@ -837,13 +848,20 @@ class BasinResult:
         }
 
 
-def _trace_box(model, sl: Slice, attractors):
-    """Tracing box: the slice window's bounding box, enlarged to the sampling box (n > 2)."""
+def _trace_box(model, sl: Slice, attractors, factor: Fraction = Fraction(2), visited=None,
+               max_factor: float = 10.0):
+    """Tracing box: the bounding box of the slice window scaled by ``factor`` about its centre,
+    enlarged to the sampling box (n > 2) and to the states visited by the grid's trajectories
+    (at most ``max_factor`` times the window's size). A stable manifold may leave the window
+    and come back; pieces leaving the tracing box are not followed, and the basin boundary
+    between two grid points lies where their trajectories part."""
     n = model.n
     corners = []
+    sc, tc = (sl.lo[0] + sl.hi[0]) / 2, (sl.lo[1] + sl.hi[1]) / 2
     for s in (sl.lo[0], sl.hi[0]):
         for t in (sl.lo[1], sl.hi[1]):
-            corners.append([o + s * a + t * b for o, a, b in zip(sl.origin, sl.e1, sl.e2)])
+            s2, t2 = sc + factor * (s - sc), tc + factor * (t - tc)
+            corners.append([o + s2 * a + t2 * b for o, a, b in zip(sl.origin, sl.e1, sl.e2)])
     lo = [min(c[i] for c in corners) for i in range(n)]
     hi = [max(c[i] for c in corners) for i in range(n)]
     if n > 2:
@@ -853,17 +871,29 @@ def _trace_box(model, sl: Slice, attractors):
             hi[i] = max(hi[i], _short(bhi[i]))
             if lo[i] == hi[i]:
                 lo[i], hi[i] = lo[i] - 1, hi[i] + 1
+    if visited is not None:
+        vlo, vhi = visited
+        for i in range(n):
+            c, w = float(lo[i] + hi[i]) / 2, float(hi[i] - lo[i])
+            a = max(float(vlo[i]), c - max_factor * w / 2)
+            b = min(float(vhi[i]), c + max_factor * w / 2)
+            pad = 0.02 * max(b - a, w)
+            if a - pad < lo[i]:
+                lo[i] = _short(a - pad)
+            if b + pad > hi[i]:
+                hi[i] = _short(b + pad)
     return tuple(lo), tuple(hi)
 
 
 def compute_basins(model, slice_: Slice | None = None, resolution: int = 200, max_period: int = 1,
-                   orbits=None, attractors=None, boundaries: bool = True, depth: int = 30,
-                   budget: int = 2000, max_steps: int = 2000, box=None, seed: int = 0,
+                   orbits=None, attractors=None, boundaries: bool = True, depth: int = 100,
+                   budget: int = 5000, max_steps: int = 2000, box=None, seed: int = 0,
                    progress=None, **slice_kw) -> BasinResult:
     """Attractors, basin map, traced boundaries and the measures, in one call.
 
     ``slice_kw`` go to :func:`make_slice` (dims, at, window, plane) when ``slice_`` is None;
-    ``box``: tracing box (default: the slice window's bounding box, see ``_trace_box``).
+    ``box``: tracing box (default: twice the slice window and the states the grid's
+    trajectories visit, see ``_trace_box``).
     """
     timings = {}
     t0 = time.perf_counter()
@@ -878,7 +908,7 @@ def compute_basins(model, slice_: Slice | None = None, resolution: int = 200, ma
     timings["basin_map"] = time.perf_counter() - t1
     if progress:
         progress(f"basin map {bmap.labels.shape[1]}x{bmap.labels.shape[0]} in {timings['basin_map']:.2f}s")
-    tbox = box if box is not None else _trace_box(model, sl, attractors)
+    tbox = box if box is not None else _trace_box(model, sl, attractors, visited=bmap.visited)
     tbox = (tuple(Fraction(v) for v in tbox[0]), tuple(Fraction(v) for v in tbox[1]))
     bds = []
     t2 = time.perf_counter()

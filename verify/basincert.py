@@ -7,11 +7,12 @@ Claims made here (checked by :mod:`verify.checkbasins`, which knows nothing of t
   of the attractors and of the boundary saddles (:func:`verify.certificate.orbit_claim`);
 * ``basin-labels`` claims for the grid of a :class:`graph.basins.BasinMap`: blocks of grid
   points with one float label are proposed largest first (a quadtree over the grid, blocks of
-  ``2^b × 2^b`` points); a block is kept when the checker's own set iteration
-  (:class:`verify.checkbasins.SetIterator`) takes the whole parallelogram into the trap,
-  else it is split in four, down to single points. Only kept blocks go into claims, and the
-  grid points they cover are certified only after :func:`verify.checker.check_certificate`
-  accepted the claims;
+  ``2^b × 2^b`` points, level by level, nearest to the attractor first); a block is kept when
+  the checker's own set iteration (:class:`verify.checkbasins.SetIterator`) takes the whole
+  parallelogram into the trap — or, for n <= 2, into an earlier kept block of the same trap,
+  which shortens the iterations a lot for slowly converging attractors — else it is split in
+  four, down to single points. Only kept blocks go into claims, and the grid points they
+  cover are certified only after :func:`verify.checker.check_certificate` accepted them;
 * optional ``basin-labels`` claims for points just off both sides of every boundary piece
   (:func:`side_claims`): the two attractors a piece separates, certified.
 
@@ -35,14 +36,11 @@ from symbolic.models import model_to_dict
 from symbolic.rationals import fraction_str
 
 from .certificate import new_certificate, orbit_claim
-from .checkbasins import DEFAULT_PRECISION, SetIterator, _grid_set, _int_rows, _lcm, trap_polytope
+from .checkbasins import DEFAULT_PRECISION, SetIterator, _grid_set, _int_rows, _lcm, block_rows, trap_polytope
 from .checker import check_certificate
 from .checkmodel import CheckedMap
 
 __all__ = ["BasinCertification", "trap_claims", "label_entries", "side_claims", "certify_basins"]
-
-MAX_ENTRIES_PER_CLAIM = 4000
-
 
 def trap_claims(attractors) -> list[dict]:
     """``trapping-polytope`` claims of every trap of every exact attractor."""
@@ -58,9 +56,12 @@ def _qstr(v):
 
 
 class _Verifier:
-    """The checker's set iteration, prepared once per (model, grid)."""
+    """The checker's set iteration (:class:`verify.checkbasins.SetIterator`), prepared once per
+    (model, grid), with a search-side shortcut: while iterating, a set may stop as soon as it
+    lies inside an already verified full-dimensional block of the same trap (the checker then
+    checks exactly that: entry ``[..., steps, k]``)."""
 
-    def __init__(self, model, traps_by_id: dict, grid, precision: int):
+    def __init__(self, model, traps_by_id: dict, grid, precision: int, shape):
         self.cm = CheckedMap(model_to_dict(model))
         o, u, v = grid
         D = 2
@@ -69,26 +70,90 @@ class _Verifier:
         self.it = SetIterator(self.cm, precision, D)
         self.grid = tuple(tuple(Fraction(x) for x in w) for w in grid)
         self.rows = {}
+        self.float_traps = {}
         for tid, claim in traps_by_id.items():
             tp, why = trap_polytope(self.cm, claim)
             if tp is not None:
                 self.rows[tid] = _int_rows(tp.G, [-x for x in tp.g])
+                Gf = np.array([[float(x) for x in row] for row in tp.G])
+                gf = np.array([float(x) for x in tp.g])
+                self.float_traps[tid] = (Gf, gf - 1e-9 * (1 + np.abs(gf)))
+        n = len(o)
+        self.rows_shape = shape
+        self.of = np.array([float(x) for x in o])
+        E = np.array([[float(x) for x in u], [float(x) for x in v]]).T          # n × 2
+        self.flat = not any(Fraction(x) != 0 for x in v)
+        self.targets_ok = (n == 1 and self.flat) or (n == 2 and not self.flat and abs(np.linalg.det(E)) > 0)
+        self.Einv = np.linalg.pinv(E) if self.targets_ok else None
+        self.cover = {}            # tid -> (rows-1, cols-1) array of entry indices (-1: none)
+        self.block_rows = {}       # (tid, k) -> half-space rows of entry k
 
-    def ok(self, tid, box, steps) -> bool:
-        rows = self.rows.get(tid)
-        if rows is None:
-            return False
-        c, M, rho = _grid_set(self.grid, box, self.it.scale)
-        used, why = self.it.run(c, M, rho, rows, steps)
-        return why is None
+    def add_target(self, tid, k, block):
+        if not self.targets_ok:
+            return
+        i0, j0, i1, j1 = block
+        if i1 <= i0 or (not self.flat and j1 <= j0):
+            return
+        rows, cols = self.rows_shape
+        cov = self.cover.setdefault(tid, np.full((max(rows - 1, 1), max(cols - 1, 1)), -1, dtype=np.int64))
+        if self.flat:
+            cov[0, i0:i1] = k
+        else:
+            cov[j0:j1, i0:i1] = k
+        self.block_rows[(tid, k)] = block_rows(self.grid, block)
+
+    def _lookup(self, tid, x):
+        cov = self.cover.get(tid)
+        if cov is None:
+            return -1
+        st = self.Einv @ (x - self.of)
+        a = int(np.floor(st[0]))
+        b = 0 if self.flat else int(np.floor(st[1]))
+        if 0 <= b < cov.shape[0] and 0 <= a < cov.shape[1]:
+            return int(cov[b, a])
+        return -1
+
+    def run(self, tid, box, steps):
+        """(steps, target) with target -1 (the trap) or an entry index, or None.
+
+        Exact containment is tested only where the float centre of the set is inside the
+        trap (or a target block) by a margin; the checker re-does exactly the recorded test.
+        """
+        trap = self.rows.get(tid)
+        if trap is None:
+            return None
+        Gf, gf = self.float_traps[tid]
+        it = self.it
+        S = it.scale
+        c, gens, rho = _grid_set(self.grid, box, S)
+        for t in range(steps + 1):
+            x = np.array([ci / S for ci in c])
+            if np.all(Gf @ x <= gf) and it.inside(c, gens, rho, trap):
+                return t, -1
+            if self.targets_ok and t:
+                k = self._lookup(tid, x)
+                if k >= 0:
+                    rows = self.block_rows.get((tid, k))
+                    if rows is not None and it.inside(c, gens, rho, rows):
+                        return t, k
+            if t == steps:
+                return None
+            active, bad = it.activity(c, gens, rho)
+            if active is None:
+                return None
+            c, gens, rho = it.step(c, gens, rho, active)
+        return None
 
 
 def label_entries(bmap, trap_ids: list, verifier: _Verifier, max_block: int = 32,
-                  max_entries: int | None = 50_000, extra_steps: int = 4, progress=None):
-    """Quadtree of verified blocks: {trap id: [[i0, j0, i1, j1, steps], ...]} and the covered mask.
+                  max_entries: int | None = 50_000, extra_steps: int = 8, progress=None):
+    """Verified blocks of grid points: ({trap id: [[i0, j0, i1, j1, steps(, target)], ...]}, mask, stats).
 
-    ``trap_ids[k]`` is the claim id of trap k of ``attractors.traps`` (the float capture's
-    index, :attr:`graph.basins.BasinMap.trap`).
+    Level by level (blocks of 2^b × 2^b points down to single points); within a level the
+    blocks closest to their attractor (fewest float steps) go first, so that they can serve as
+    targets of the later ones (n <= 2). A block with one float label is verified by the
+    checker's set iteration; a failing one is split in four. ``trap_ids[k]`` is the claim id
+    of trap k of ``attractors.traps`` (the float capture's index in :attr:`BasinMap.trap`).
     """
     L, T, S = bmap.labels, bmap.trap, bmap.steps
     rows, cols = L.shape
@@ -98,52 +163,63 @@ def label_entries(bmap, trap_ids: list, verifier: _Verifier, max_block: int = 32
     b = 1
     while b * 2 <= max_block and b * 2 <= max(rows, cols):
         b *= 2
-    stack = [(i0, j0, min(i0 + b, cols) - 1, min(j0 + b, rows) - 1)
+    level = [(i0, j0, min(i0 + b, cols) - 1, min(j0 + b, rows) - 1)
              for j0 in range(0, rows, b) for i0 in range(0, cols, b)]
-    stack.reverse()
     exhausted = False
-    while stack:
-        i0, j0, i1, j1 = stack.pop()
-        labs = L[j0:j1 + 1, i0:i1 + 1]
-        traps = T[j0:j1 + 1, i0:i1 + 1]
-        single = i0 == i1 and j0 == j1
-        if labs.min() >= 0 and (traps == traps.flat[0]).all() and traps.flat[0] >= 0:
-            tid = trap_ids[int(traps.flat[0])]
-            steps = int(S[j0:j1 + 1, i0:i1 + 1].max()) + extra_steps
+    while level and not exhausted:
+        cand, nxt = [], []
+        for blk in level:
+            i0, j0, i1, j1 = blk
+            labs = L[j0:j1 + 1, i0:i1 + 1]
+            if labs.max() < 0:
+                continue                              # nothing to certify here
+            traps = T[j0:j1 + 1, i0:i1 + 1]
+            if labs.min() >= 0 and (traps == traps.flat[0]).all() and traps.flat[0] >= 0:
+                cand.append((int(S[j0:j1 + 1, i0:i1 + 1].min()), blk))
+            else:
+                nxt.extend(_split(blk))
+        cand.sort()
+        for _, blk in cand:
+            i0, j0, i1, j1 = blk
             if max_entries is not None and tried >= max_entries:
                 exhausted = True
-                continue
+                break
             tried += 1
-            if verifier.ok(tid, (i0, j0, i1, j1), steps):
-                entries.setdefault(tid, []).append([i0, j0, i1, j1, steps])
+            tid = trap_ids[int(T[j0, i0])]
+            steps = int(S[j0:j1 + 1, i0:i1 + 1].max()) + extra_steps
+            res = verifier.run(tid, blk, steps)
+            if res is not None:
+                used, target = res
+                ents = entries.setdefault(tid, [])
+                ents.append([i0, j0, i1, j1, used] + ([target] if target >= 0 else []))
+                verifier.add_target(tid, len(ents) - 1, blk)
                 covered[j0:j1 + 1, i0:i1 + 1] = True
-                continue
-        elif labs.max() < 0:
-            continue                   # nothing to certify here
-        if single:
-            continue
-        im, jm = (i0 + i1) // 2, (j0 + j1) // 2
-        subs = [(i0, j0, im, jm), (im + 1, j0, i1, jm), (i0, jm + 1, im, j1), (im + 1, jm + 1, i1, j1)]
-        for s in reversed(subs):
-            if s[0] <= s[2] and s[1] <= s[3]:
-                stack.append(s)
-        if progress is not None and tried % 2000 == 0:
-            progress(f"basin labels: {tried} sets tried, {int(covered.sum())} points verified")
+            else:
+                nxt.extend(_split(blk))
+            if progress is not None and tried % 2000 == 0:
+                progress(f"basin labels: {tried} sets tried, {int(covered.sum())} points verified")
+        level = nxt
     stats = {"sets_tried": tried, "entries": sum(len(v) for v in entries.values()),
+             "entries_with_target": sum(len(e) == 6 for v in entries.values() for e in v),
              "budget_exhausted": exhausted}
     return entries, covered, stats
 
 
+def _split(blk):
+    i0, j0, i1, j1 = blk
+    if i0 == i1 and j0 == j1:
+        return []
+    im, jm = (i0 + i1) // 2, (j0 + j1) // 2
+    subs = [(i0, j0, im, jm), (im + 1, j0, i1, jm), (i0, jm + 1, im, j1), (im + 1, jm + 1, i1, j1)]
+    return [q for q in subs if q[0] <= q[2] and q[1] <= q[3]]
+
+
 def _label_claims(entries: dict, grid, attractor_of: dict, precision: int, prefix: str) -> list[dict]:
+    """One claim per trap (entries may refer to earlier entries of the same claim)."""
     o, u, v = grid
-    out = []
-    for tid, ents in entries.items():
-        for c, start in enumerate(range(0, len(ents), MAX_ENTRIES_PER_CLAIM)):
-            out.append({"id": f"{prefix}:{tid}:{c}", "type": "basin-labels", "trap": tid,
-                        "attractor": attractor_of[tid],
-                        "grid": {"origin": _qstr(o), "u": _qstr(u), "v": _qstr(v)},
-                        "entries": ents[start:start + MAX_ENTRIES_PER_CLAIM], "precision_bits": precision})
-    return out
+    return [{"id": f"{prefix}:{tid}", "type": "basin-labels", "trap": tid, "attractor": attractor_of[tid],
+             "grid": {"origin": _qstr(o), "u": _qstr(u), "v": _qstr(v)}, "entries": ents,
+             "precision_bits": precision} for tid, ents in entries.items()]
 
 
 def side_claims(result, verifier_precision: int = DEFAULT_PRECISION, delta_bits: int = 20) -> tuple[list, dict]:
@@ -226,7 +302,7 @@ def certify_basins(result, labels: bool = True, sides: bool = True, precision: i
     attractor_of = {t.id: a.id for a in att.attractors for t in a.traps}
     t1 = time.perf_counter()
     if labels and tclaims:
-        ver = _Verifier(model, {c["id"]: c for c in tclaims}, grid, precision)
+        ver = _Verifier(model, {c["id"]: c for c in tclaims}, grid, precision, result.map.labels.shape)
         entries, covered, lstats = label_entries(result.map, [t.id for t in att.traps], ver, max_block,
                                                  max_entries, progress=progress)
         stats.update(lstats)
@@ -249,7 +325,8 @@ def certify_basins(result, labels: bool = True, sides: bool = True, precision: i
     mask = np.zeros(result.map.labels.shape, dtype=bool)
     for cl in claims:
         if cl["type"] == "basin-labels" and cl["id"].startswith("labels:") and cl["id"] in ok:
-            for i0, j0, i1, j1, _ in cl["entries"]:
+            for e in cl["entries"]:
+                i0, j0, i1, j1 = e[:4]
                 mask[j0:j1 + 1, i0:i1 + 1] = True
     result.map.certified = mask
     from graph.basins import volume_fractions

@@ -37,17 +37,19 @@ accounted for. Two claim types are registered:
     "precision_bits": P}``. An entry stands for the parallelogram
     ``S = {o + s u + t v : i0 ≤ s ≤ i1, j0 ≤ t ≤ j1}``, which contains the grid points
     ``o + i u + j v`` with i, j in those ranges (a single point when i0 = i1 and j0 = j1).
-    Checked: the trap claim holds (re-checked), and for every entry some iterate
-    ``f^m(S)``, ``m ≤ steps``, lies inside the trap's polytope, so every point of S is in the
-    basin of the trap's cycle. The iteration is exact rational arithmetic on the set
-    ``X = {c + M e + w : e ∈ [−1, 1]^g, |w_i| ≤ ρ_i}`` (centre, generators, and an error box),
+    Checked: the trap claim holds (re-checked), and for every entry the iterate
+    ``f^m(S)``, ``m = steps``, lies inside the trap's polytope, so every point of S is in the
+    basin of the trap's cycle. An entry ``[i0, j0, i1, j1, steps, k]`` instead has to enter the
+    parallelogram of the earlier entry k (full-dimensional: n <= 2), which entry k already
+    took into the trap; entries are checked in order, so this is induction on the index. The iteration is exact rational arithmetic on the set
+    ``X = {c + Σ_t e_t g_t + w : |e_t| ≤ 1, |w_i| ≤ ρ_i}`` (centre, generators, error box),
     held as integers over the scale ``2^P · D`` (D clears the grid's denominators): at every
     step each unit that bends the map must keep one sign on all of X (else the claim fails),
-    so f acts on X as one affine branch ``x ↦ J x + c``; ``c`` and ``M`` are mapped exactly
+    so f acts on X as one affine branch ``x ↦ J x + c``; the centre and generators are mapped exactly
     and rounded down to the scale, each rounding remainder is added to ρ, and ρ is mapped by
     ``|J|`` and rounded up. When no rounding ever happens (ρ stays 0) this is exact iteration
     of the grid points. Containment ``X ⊂ P = {x : G x ≤ g}`` is checked row by row with the
-    exact maximum ``G_i c + Σ_t |G_i M_t| + Σ_l |G_il| ρ_l ≤ g_i``.
+    exact maximum ``G_i c + Σ_t |G_i g_t| + Σ_l |G_il| ρ_l ≤ g_i``.
 
 >>> from verify.checker import FORMAT, check_certificate
 >>> model = {"kind": "plrnn", "A": ["1/2"], "W": [[0]], "h": [1]}      # z' = z/2 + 1, z* = 2
@@ -62,6 +64,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
+from operator import mul
 
 from .checker import register
 from .checkmodel import CheckedMap, CheckInputError, _q, eye, matmul, qmat, qvec
@@ -248,10 +251,11 @@ def _int_rows(rows, offsets):
 
 
 class SetIterator:
-    """Rigorous exact-integer iteration of ``X = {c + M e + w}`` (module docstring).
+    """Rigorous exact-integer iteration of ``X = {c + Σ_t e_t g_t + w : |e_t| <= 1, |w_i| <= ρ_i}``.
 
-    ``scale`` = 2^precision · D; values are integers meaning value / scale. Branch data per
-    activity pattern are cached.
+    ``scale`` = 2^precision · D; every value is an integer meaning value / scale: the centre
+    ``c`` (n integers), the generators ``gens`` (a list of n-vectors) and the error radii
+    ``rho``. Branch data per activity pattern are cached.
     """
 
     def __init__(self, model: CheckedMap, precision: int, denominator: int = 1):
@@ -259,9 +263,10 @@ class SetIterator:
             raise CheckInputError(f"precision_bits must be an integer in [8, {_MAX_PRECISION}]")
         self.model = model
         self.scale = (1 << precision) * denominator
-        self.pre_rows = _int_rows(model.C, model.d)
+        kinks = set(model.kinks)
+        self.pre_rows = [(N, off * self.scale, [abs(a) for a in N], u in kinks)
+                         for u, (N, off, _) in enumerate(_int_rows(model.C, model.d))]
         self._branches = {}
-        self._kinks = set(model.kinks)
         self.exact = True
 
     def _branch(self, active):
@@ -272,88 +277,90 @@ class SetIterator:
             J = [[m.A[i][j] + sum((m.B[i][u] * m.C[u][j] for u in active), Fraction(0)) for j in range(n)]
                  for i in range(n)]
             c = [m.e[i] + sum((m.B[i][u] * m.d[u] for u in active), Fraction(0)) for i in range(n)]
-            hit = _int_rows(J, c)
+            hit = [(N, off * self.scale, [abs(a) for a in N], Q) for N, off, Q in _int_rows(J, c)]
             self._branches[active] = hit
         return hit
 
-    def activity(self, c, M, rho):
+    def activity(self, c, gens, rho):
         """Active units on the whole set, or (None, unit) if a bending unit changes sign on it."""
         active = []
-        for u, (N, off, _) in enumerate(self.pre_rows):
-            mid = sum(a * x for a, x in zip(N, c)) + off * self.scale
-            spread = sum(abs(sum(a * M[i][t] for i, a in enumerate(N))) for t in range(len(M[0]) if M else 0))
-            spread += sum(abs(a) * r for a, r in zip(N, rho))
-            lo, hi = mid - spread, mid + spread
-            if lo >= 0 and hi > 0:
-                active.append(u)
-            elif lo < 0 < hi and u in self._kinks:
+        has_rho = any(rho)
+        for u, (N, offS, absN, kink) in enumerate(self.pre_rows):
+            mid = sum(map(mul, N, c)) + offS
+            spread = 0
+            for g in gens:
+                d = sum(map(mul, N, g))
+                spread += d if d >= 0 else -d
+            if has_rho:
+                spread += sum(map(mul, absN, rho))
+            if mid - spread >= 0:
+                if mid + spread > 0:
+                    active.append(u)
+            elif mid + spread > 0 and kink:
                 return None, u
         return tuple(active), None
 
-    def step(self, c, M, rho, active):
+    def step(self, c, gens, rho, active):
+        """The image of X under the affine branch of ``active``, rounded down to the scale,
+        with every rounding remainder (and |J| ρ, rounded up) in the new error radii."""
         rows = self._branch(active)
-        S = self.scale
-        g = len(M[0]) if M else 0
-        c2, M2, rho2 = [], [], []
-        for N, off, Q in rows:
-            num = sum(a * x for a, x in zip(N, c)) + off * S
-            q, rem = divmod(num, Q)
+        has_rho = any(rho)
+        c2, rho2 = [], []
+        gens2 = [[] for _ in gens]
+        for N, offS, absN, Q in rows:
+            q, rem = divmod(sum(map(mul, N, c)) + offS, Q)
             err = 1 if rem else 0
-            Mrow = []
-            for t in range(g):
-                mq, mrem = divmod(sum(a * M[i][t] for i, a in enumerate(N)), Q)
-                Mrow.append(mq)
+            for g, g2 in zip(gens, gens2):
+                mq, mrem = divmod(sum(map(mul, N, g)), Q)
+                g2.append(mq)
                 if mrem:
                     err += 1
-            rr = sum(abs(a) * r for a, r in zip(N, rho))
-            rr = -((-rr) // Q)
-            if err:
-                self.exact = False
+            rr = -((-sum(map(mul, absN, rho))) // Q) if has_rho else 0
             c2.append(q)
-            M2.append(Mrow)
             rho2.append(rr + err)
-        return c2, M2, rho2
+        if any(rho2):
+            self.exact = False
+        return c2, gens2, rho2
 
-    def inside(self, c, M, rho, rows) -> bool:
-        """X ⊂ {x : G x <= g} for rows given as (integer numerators, offset numerator, Q)."""
+    def inside(self, c, gens, rho, rows) -> bool:
+        """X ⊂ {x : N x <= −off} for integer rows (N, off, Q) (row i of G x <= g times Q_i)."""
         S = self.scale
-        g = len(M[0]) if M else 0
-        for N, off, _ in rows:           # row: N x <= -off  (offset stored as -g)
-            val = sum(a * x for a, x in zip(N, c))
-            val += sum(abs(sum(a * M[i][t] for i, a in enumerate(N))) for t in range(g))
-            val += sum(abs(a) * r for a, r in zip(N, rho))
+        has_rho = any(rho)
+        for N, off, _ in rows:
+            val = sum(map(mul, N, c))
+            for g in gens:
+                d = sum(map(mul, N, g))
+                val += d if d >= 0 else -d
+            if has_rho:
+                val += sum(abs(a) * r for a, r in zip(N, rho))
             if val > -off * S:
                 return False
         return True
 
-    def run(self, c, M, rho, trap_rows, steps: int):
-        """Iterate until X lies in the trap; returns (steps used, None) or (None, reason)."""
-        for t in range(steps + 1):
-            if self.inside(c, M, rho, trap_rows):
-                return t, None
-            if t == steps:
-                break
-            active, bad = self.activity(c, M, rho)
+    def run(self, c, gens, rho, rows, steps: int):
+        """Iterate ``steps`` times, then check X ⊂ target rows; (steps, None) or (None, reason)."""
+        for t in range(steps):
+            active, bad = self.activity(c, gens, rho)
             if active is None:
                 return None, f"the set straddles the kink of unit {bad} after {t} steps"
-            c, M, rho = self.step(c, M, rho, active)
-        return None, f"the set is not inside the trapping polytope after {steps} steps"
+            c, gens, rho = self.step(c, gens, rho, active)
+        if self.inside(c, gens, rho, rows):
+            return steps, None
+        return None, f"the set is not inside the target after {steps} steps"
 
 
 def _grid_set(grid_vectors, entry, scale):
-    """(c, M, rho) of the parallelogram of an entry, as integers over the scale (exact)."""
+    """(c, gens, rho) of the parallelogram of an entry, as integers over the scale (exact)."""
     o, u, v = grid_vectors
     i0, j0, i1, j1 = entry
     ci, cj = Fraction(i0 + i1, 2), Fraction(j0 + j1, 2)
     hi, hj = Fraction(i1 - i0, 2), Fraction(j1 - j0, 2)
-    gens = [g for g, h in ((u, hi), (v, hj)) if h != 0 and any(x != 0 for x in g)]
-    halves = [h for g, h in ((u, hi), (v, hj)) if h != 0 and any(x != 0 for x in g)]
+    gens = [[x * h * scale for x in g] for g, h in ((u, hi), (v, hj)) if h != 0 and any(x != 0 for x in g)]
     centre = [a + ci * b + cj * w for a, b, w in zip(o, u, v)]
     c = [x * scale for x in centre]
-    M = [[g[i] * h * scale for g, h in zip(gens, halves)] for i in range(len(o))]
-    if any(x.denominator != 1 for x in c) or any(x.denominator != 1 for row in M for x in row):
+    if any(x.denominator != 1 for x in c) or any(x.denominator != 1 for g in gens for x in g):
         raise CheckInputError("grid data do not fit the scale (internal error)")
-    return [int(x) for x in c], [[int(x) for x in row] for row in M], [0] * len(o)
+    return [int(x) for x in c], [[int(x) for x in g] for g in gens], [0] * len(o)
 
 
 def _find_claim(cert, cid):
@@ -363,9 +370,44 @@ def _find_claim(cert, cid):
     return None
 
 
+def block_rows(grid_vectors, block):
+    """Half-spaces (integer rows as for :meth:`SetIterator.inside`) of the parallelogram of a
+    grid block ``(i0, j0, i1, j1)`` when it is full-dimensional in R^n (n <= 2), else None.
+
+    With centre m and generators g_1..g_n (the non-zero ones of (i1 − i0)/2 u, (j1 − j0)/2 v),
+    the block is {x : |(G^{-1} (x − m))_r| <= 1 for every r}.
+    """
+    o, u, v = grid_vectors
+    n = len(o)
+    i0, j0, i1, j1 = block
+    gens = [[x * Fraction(i1 - i0, 2) for x in u], [x * Fraction(j1 - j0, 2) for x in v]]
+    gens = [g for g in gens if any(x != 0 for x in g)]
+    if len(gens) != n:
+        return None
+    Gm = [[gens[c][r] for c in range(n)] for r in range(n)]
+    Ginv = _inverse(Gm)
+    if Ginv is None:
+        return None
+    m = [a + Fraction(i0 + i1, 2) * b + Fraction(j0 + j1, 2) * w for a, b, w in zip(o, u, v)]
+    rows, rhs = [], []
+    for r in range(n):
+        off = sum((Ginv[r][k] * m[k] for k in range(n)), Fraction(0))
+        rows.append(Ginv[r])
+        rhs.append(1 + off)
+        rows.append([-x for x in Ginv[r]])
+        rhs.append(1 - off)
+    return _int_rows(rows, [-x for x in rhs])
+
+
 @register("basin-labels")
 def check_basin_labels(model: CheckedMap, claim, cert=None) -> str | None:
-    """Every grid set of the claim enters the referenced trapping polytope (module docstring)."""
+    """Every grid set of the claim enters the referenced trapping polytope (module docstring).
+
+    The set is iterated exactly ``steps`` times and must then lie in the target. An entry may
+    have a sixth integer, the index k of an *earlier* entry of the same claim whose block is
+    full-dimensional (n <= 2): then the set only has to enter that block,
+    every point of which was already shown to enter the trap (entries are checked in order).
+    """
     n = model.n
     tclaim = _find_claim(cert, claim["trap"])
     if tclaim is None or tclaim.get("type") != "trapping-polytope":
@@ -386,14 +428,26 @@ def check_basin_labels(model: CheckedMap, claim, cert=None) -> str | None:
     entries = claim["entries"]
     if not isinstance(entries, list):
         raise CheckInputError("'entries' must be a list")
+    target_rows = {}
     for e_idx, e in enumerate(entries):
-        if not isinstance(e, list) or len(e) != 5 or not all(isinstance(x, int) and not isinstance(x, bool) for x in e):
-            raise CheckInputError(f"entry {e_idx}: expected [i0, j0, i1, j1, steps] (integers)")
-        i0, j0, i1, j1, steps = e
+        if not isinstance(e, list) or len(e) not in (5, 6) or not all(
+                isinstance(x, int) and not isinstance(x, bool) for x in e):
+            raise CheckInputError(f"entry {e_idx}: expected [i0, j0, i1, j1, steps] or [..., steps, target] (integers)")
+        i0, j0, i1, j1, steps = e[:5]
         if i1 < i0 or j1 < j0 or not 0 <= steps <= MAX_STEPS:
             raise CheckInputError(f"entry {e_idx}: need i0 <= i1, j0 <= j1 and 0 <= steps <= {MAX_STEPS}")
-        c, M, rho = _grid_set((o, u, v), (i0, j0, i1, j1), it.scale)
-        _, why = it.run(c, M, rho, trap_rows, steps)
+        rows = trap_rows
+        if len(e) == 6:
+            k = e[5]
+            if not 0 <= k < e_idx:
+                return f"entry {e_idx}: target {k} is not an earlier entry"
+            if k not in target_rows:
+                target_rows[k] = block_rows((o, u, v), tuple(entries[k][:4]))
+            rows = target_rows[k]
+            if rows is None:
+                return f"entry {e_idx}: target {k} is not a full-dimensional block"
+        c, gens, rho = _grid_set((o, u, v), (i0, j0, i1, j1), it.scale)
+        _, why = it.run(c, gens, rho, rows, steps)
         if why is not None:
-            return f"entry {e_idx} {e[:4]}: {why}"
+            return f"entry {e_idx} {e[:4]}: {why}" + ("" if len(e) == 5 else f" (target: entry {e[5]})")
     return None

@@ -33,12 +33,12 @@ def register(sub) -> None:
     p.add_argument("--resolution", type=int, default=200, metavar="N", help="grid points per side (default 200)")
     p.add_argument("--max-period", type=int, default=1, metavar="K", help="orbit search up to period K (default 1)")
     p.add_argument("--max-steps", type=int, default=2000, metavar="M", help="iterations per grid point (default 2000)")
-    p.add_argument("--depth", type=int, default=30, help="stable-manifold tracing depth (default 30)")
-    p.add_argument("--budget", type=int, default=2000, help="stable-manifold piece budget per saddle (default 2000)")
+    p.add_argument("--depth", type=int, default=100, help="stable-manifold tracing depth (default 100)")
+    p.add_argument("--budget", type=int, default=5000, help="stable-manifold piece budget per saddle (default 5000)")
     p.add_argument("--no-boundaries", action="store_true", help="skip tracing the stable manifolds")
     p.add_argument("--no-certify", action="store_true", help="skip the certificate (labels stay sampled)")
-    p.add_argument("--certify-budget", type=int, default=50000, metavar="E",
-                   help="at most E grid sets tried for certified labels (default 50000)")
+    p.add_argument("--certify-budget", type=int, default=20000, metavar="E",
+                   help="at most E grid sets (blocks or points) tried for certified labels (default 20000)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random trajectories")
     p.add_argument("--json", action="store_true", help="print one JSON document to stdout")
     p.add_argument("--labels", action="store_true", help="include the label grid in the JSON output")
