@@ -339,3 +339,72 @@ def test_cli_basins_bad_input_exits_2(argv, capsys):
     assert main(argv + ["--quiet"]) == 2
     err = capsys.readouterr().err
     assert "error" in err and "Traceback" not in err
+
+
+def test_target_entries_must_point_to_earlier_full_blocks(bistable_result):
+    res, cert = bistable_result
+    claims = cert.certificate["claims"]
+    base = [c for c in claims if c["type"] == "trapping-polytope"]
+    lab = next(c for c in claims if c["id"].startswith("labels:") and any(len(e) == 6 for e in c["entries"]))
+
+    def check(c):
+        return check_certificate(new_certificate(BISTABLE, base + [c])).ok
+
+    idx = next(i for i, e in enumerate(lab["entries"]) if len(e) == 6)
+    bad = copy.deepcopy(lab)
+    bad["entries"][idx][5] = idx                                  # not an earlier entry
+    assert not check(bad)
+    single = next((k for k, e in enumerate(lab["entries"][:idx]) if e[0] == e[2] and e[1] == e[3]), None)
+    if single is not None:
+        bad = copy.deepcopy(lab)
+        bad["entries"][idx][5] = single                           # a point is no target
+        assert not check(bad)
+    bad = copy.deepcopy(lab)
+    del bad["entries"][: lab["entries"][idx][5] + 1]              # the target is gone
+    assert not check(bad) or all(len(e) == 5 for e in bad["entries"])
+
+
+def test_cycle_basins_are_certified_through_traps_at_both_points():
+    m = model_from_dict({"kind": "plrnn", "A": [["1/4", 0], [0, "1/2"]], "W": [["-13/4", 0], [0, 0]], "h": [1, 0]})
+    res = compute_basins(m, resolution=24, window=(-3, 3, -2, 2))
+    cert = certify_basins(res)
+    assert cert.report.ok and cert.certified_attractors == {"P2-t1"}
+    assert cert.certified_mask.mean() > 0.9
+    used = {c["trap"] for c in cert.certificate["claims"] if c["id"].startswith("labels:")}
+    assert len(used) == 2                                         # points caught near either cycle point
+
+
+def test_one_dimensional_basins_are_certified_with_interval_targets():
+    # the odd tristable map g of TRISTABLE alone: attractors -3, 0, 3, repellers ±3/4
+    m = model_from_dict({"kind": "shplrnn", "A": ["1/2"], "W1": [["3/2", "-3/2", "3/2", "-3/2"]],
+                         "W2": [[1], [1], [1], [1]], "h1": ["-3/2"], "h2": ["3/2", "1/2", "-1/2", "-3/2"]})
+    res = compute_basins(m, resolution=64, window=(F(-5), F(5)))
+    assert sorted(a.points[0][0] for a in res.attractors.attractors) == [-3, 0, 3]
+    assert res.map.labels.shape == (1, 64) and not res.boundaries
+    cert = certify_basins(res)
+    assert cert.report.ok and cert.certified_mask.all()
+    s, _ = res.map.slice.coords(64)
+    names = {a.id: a.points[0][0] for a in res.attractors.attractors}
+    lab = [names[res.map.names[i]] for i in res.map.labels[0]]
+    expect = [-3 if x < -F(3, 4) else (0 if x < F(3, 4) else 3) for x in s]
+    assert lab == expect
+
+
+def test_one_dimensional_target_entries_known_answer():
+    # z' = z/2 + 1 (z* = 2): [-8, 8] enters the trap [1, 3] after 6 steps; 12 -> 7 lies in [-8, 8]
+    model = {"kind": "plrnn", "A": ["1/2"], "W": [[0]], "h": [1]}
+    trap = {"id": "trap", "type": "trapping-polytope", "period": 1, "points": [["2"]], "W": [["1"]],
+            "blocks": [{"size": 1}], "radius": "1", "theta": "1/2"}
+
+    def ok(entries):
+        lab = {"id": "lab", "type": "basin-labels", "trap": "trap", "attractor": "P1-1",
+               "grid": {"origin": ["-8"], "u": ["1"], "v": ["0"]}, "entries": entries}
+        return check_certificate({"format": "plrnn-manifolds-certificate", "version": 1, "model": model,
+                                  "claims": [trap, lab]}).ok
+
+    assert ok([[0, 0, 16, 0, 6], [20, 0, 20, 0, 1, 0]])
+    assert not ok([[0, 0, 16, 0, 6], [20, 0, 20, 0, 0, 0]])      # 12 itself is not in [-8, 8]
+    assert not ok([[0, 0, 16, 0, 3], [20, 0, 20, 0, 1, 0]])      # the target entry fails first (|z − 2| <= 5/4)
+    assert not ok([[20, 0, 20, 0, 1, 1], [0, 0, 16, 0, 6]])      # target after the entry
+    assert not ok([[0, 0, 16, 0, 6], [40, 0, 40, 0, 2, 0]])      # 32 -> 17 -> 19/2: not yet
+    assert ok([[0, 0, 16, 0, 6], [40, 0, 40, 0, 3, 0]])          # -> 23/4
