@@ -1,8 +1,8 @@
 """Basin pictures: coloured basins, boundary pieces on top, attractors and saddles marked (Agg).
 
 Colours: one per attractor (certified grid points fully saturated, sampled-only points
-lighter), black for diverging points, white for unresolved ones, grey for points that
-converge to a saddle (numerically on a boundary). Boundary pieces (intersections of the
+lighter), light grey for diverging points, white for unresolved ones, dark grey for points
+that converge to a saddle (numerically on a boundary). Boundary pieces (intersections of the
 saddles' stable manifolds with the slice) are drawn as black segments; exact attractors
 as circles with their trapping polytopes dashed (n = 2), numerical attractors as dots of
 their samples, saddles as crosses. For n > 2
@@ -72,9 +72,9 @@ def plot_basins(result, path: str, title: str | None = None, dpi: int = 130, sho
         rgb[m & bmap.certified] = c
         light = 0.55 * c + 0.45 if bmap.certified.any() else c
         rgb[m & ~bmap.certified] = light
-    rgb[L == LABEL_DIVERGED] = 0.0
+    rgb[L == LABEL_DIVERGED] = 0.72
     rgb[L == LABEL_UNRESOLVED] = 1.0
-    rgb[L == LABEL_SADDLE] = 0.5
+    rgb[L == LABEL_SADDLE] = 0.4
     lo = [float(v) for v in sl.lo]
     hi = [float(v) for v in sl.hi]
     flat = sl.flat
@@ -99,7 +99,8 @@ def plot_basins(result, path: str, title: str | None = None, dpi: int = 130, sho
         if a.exact:
             h = ax.scatter(P[:, 0], y, s=70, c=[cols[i]], edgecolors="black", linewidths=1.5, zorder=5, label=lab)
         else:
-            h = ax.scatter(P[:, 0], y, s=2, c=[cols[i]], edgecolors="none", zorder=4, label=lab)
+            dark = tuple(0.45 * np.array(cols[i]))
+            h = ax.scatter(P[:, 0], y, s=2, c=[dark], edgecolors="none", zorder=4, label=lab)
         handles.append(h)
     if sl.n == 2 and not flat:          # trapping polytopes (their vertices, in order)
         for i, a in enumerate(atts):
@@ -121,6 +122,14 @@ def plot_basins(result, path: str, title: str | None = None, dpi: int = 130, sho
         from matplotlib.lines import Line2D
 
         handles.append(Line2D([0], [0], color="black", lw=1.4, label="stable manifolds (traced)"))
+    from matplotlib.patches import Patch
+
+    for lab, grey, text in ((LABEL_DIVERGED, 0.72, "diverged"), (LABEL_UNRESOLVED, 1.0, "unresolved"),
+                            (LABEL_SADDLE, 0.4, "to a saddle")):
+        m = L == lab
+        if m.any():
+            handles.append(Patch(facecolor=(grey,) * 3, edgecolor="black", lw=0.5,
+                                 label=f"{text} {100 * m.mean():.1f}%"))
     ax.set_xlim(lo[0], hi[0])
     if not flat:
         ax.set_ylim(lo[1], hi[1])

@@ -405,10 +405,17 @@ class Boundary:
     elapsed: float
     message: str = ""
 
+    @property
+    def separating(self) -> bool:
+        """The two unstable branches reach different destinations (attractors or divergence)."""
+        a, b = self.separates
+        return a is not None and b is not None and a != b
+
     def to_json(self, with_pieces: bool = True) -> dict:
         from .manifolds import piece_record
 
-        rec = {"saddle": self.saddle.id, "separates": list(self.separates), "exact": self.exact,
+        rec = {"saddle": self.saddle.id, "separates": list(self.separates), "separating": self.separating,
+               "exact": self.exact,
                "n_pieces": len(self.pieces), "stopped_by": self.manifold.stopped_by if self.manifold else None,
                "depth": self.manifold.depth if self.manifold else None,
                "separating_pieces": sum(p.separating for p in self.pieces),
@@ -530,15 +537,21 @@ def _unstable_direction(model, orbit) -> np.ndarray | None:
     return v / np.linalg.norm(v)
 
 
-def trace_boundaries(model, attractors, box, slice_: Slice | None = None, depth: int = 30,
-                     budget: int = 2000, max_steps: int = 2000, progress=None) -> list[Boundary]:
-    """Stable manifolds of the saddles with exactly one unstable direction, as basin boundaries."""
+def trace_boundaries(model, attractors, box, slice_: Slice | None = None, depth: int = 100,
+                     budget: int = 5000, max_steps: int = 2000, progress=None,
+                     trace_all: bool = False) -> list[Boundary]:
+    """Stable manifolds of the saddles with exactly one unstable direction, as basin boundaries.
+
+    The two branches of the saddle's unstable manifold are followed first; when both reach
+    the same attractor the saddle separates nothing and its stable manifold is not traced
+    (unless ``trace_all``). Destinations: attractor ids, "diverged", or None (unresolved).
+    """
     from .manifolds import trace_manifold
 
     names = [a.id for a in attractors.attractors]
 
     def name(lab):
-        return names[lab] if lab >= 0 else None
+        return names[lab] if lab >= 0 else ("diverged" if lab == LABEL_DIVERGED else None)
 
     out = []
     n = model.n
@@ -547,19 +560,23 @@ def trace_boundaries(model, attractors, box, slice_: Slice | None = None, depth:
         if sad.unstable_dim != 1 or sad.stable_dim != n - 1 or n < 2:
             continue
         t0 = time.perf_counter()
-        try:
-            res = trace_manifold(model, sad, "stable", depth=depth, box=box, budget=budget,
-                                 progress=progress, box_fraction=False)
-        except (ValueError, RuntimeError) as exc:
-            out.append(Boundary(sad, None, [], (None, None), False, time.perf_counter() - t0,
-                                f"stable manifold not traced: {exc}"))
-            continue
         # the two branches of the unstable manifold: from the ends of its proven local piece
         ends = _unstable_ends(model, sad)
         sep = (None, None)
         if ends is not None:
             labs, _, _ = label_points(model, attractors, ends, max_steps)
             sep = (name(labs[0]), name(labs[1]))
+        if sep[0] is not None and sep[0] == sep[1] and not trace_all:
+            out.append(Boundary(sad, None, [], sep, False, time.perf_counter() - t0,
+                                f"not a basin boundary: both branches of the unstable manifold reach {sep[0]}"))
+            continue
+        try:
+            res = trace_manifold(model, sad, "stable", depth=depth, box=box, budget=budget,
+                                 progress=progress, box_fraction=False)
+        except (ValueError, RuntimeError) as exc:
+            out.append(Boundary(sad, None, [], sep, False, time.perf_counter() - t0,
+                                f"stable manifold not traced: {exc}"))
+            continue
         pieces = []
         for P in res.pieces:
             nu = _unit_normal(P)
@@ -642,8 +659,10 @@ def _crossings(bmap: BasinMap, boundaries):
 def agreement(bmap: BasinMap, boundaries) -> dict:
     """How well the traced boundary explains the sampled map.
 
-    An edge between neighbouring grid points with attractor labels on both ends *agrees*
-    when (labels differ) == (the edge crosses the traced boundary an odd number of times).
+    Only the stable manifolds of saddles whose unstable branches reach different
+    destinations count (:attr:`Boundary.separating`). An edge between neighbouring grid
+    points labelled on both ends (an attractor, or "diverged") *agrees* when (labels differ)
+    == (the edge crosses the traced boundary an odd number of times).
     Grid points lying on a traced piece (to float accuracy; their basin is not defined) are
     left out like unlabelled ones (``on_boundary``).
     ``cells``: fraction of labelled grid points all of whose edges agree; ``edges``: fraction
@@ -651,9 +670,10 @@ def agreement(bmap: BasinMap, boundaries) -> dict:
     boundary crosses (the strict measure); counts of both kinds of disagreement.
     """
     L = bmap.labels
-    H, V, on = _crossings(bmap, boundaries)
+    used = [b for b in boundaries if b.separating]
+    H, V, on = _crossings(bmap, used)
     rows, cols = L.shape
-    good = (L >= 0) & ~on
+    good = ((L >= 0) | (L == LABEL_DIVERGED)) & ~on
     vh = good[:, 1:] & good[:, :-1]
     vv = good[1:, :] & good[:-1, :]
     dh = L[:, 1:] != L[:, :-1]
@@ -676,6 +696,7 @@ def agreement(bmap: BasinMap, boundaries) -> dict:
         "label_change_without_crossing": int(((vh & dh & ~H).sum() + (vv & dv & ~V).sum())),
         "crossing_without_label_change": int(((vh & ~dh & H).sum() + (vv & ~dv & V).sum())),
         "labelled_points": n_cells, "edges_compared": n_edges, "on_boundary": int(on.sum()),
+        "boundaries_used": [b.saddle.id for b in used],
     }
 
 
@@ -915,7 +936,7 @@ def compute_basins(model, slice_: Slice | None = None, resolution: int = 200, ma
     if boundaries:
         bds = trace_boundaries(model, attractors, tbox, sl, depth, budget, max_steps, progress)
     timings["boundaries"] = time.perf_counter() - t2
-    agr = agreement(bmap, bds) if bds and not sl.flat else None
+    agr = agreement(bmap, bds) if any(b.separating for b in bds) and not sl.flat else None
     dist = boundary_distances(attractors, bds)
     fr = volume_fractions(bmap)
     timings["total"] = time.perf_counter() - t0

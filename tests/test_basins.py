@@ -195,7 +195,9 @@ def _toy_map(labels, lo=(0, 0), hi=(4, 4)):
 
 def _boundary(*segs):
     pieces = [BoundaryPiece(None, np.zeros(2), np.zeros(2), np.array(s, float), ("A", "B")) for s in segs]
-    return Boundary(None, None, pieces, ("A", "B"), True, 0.0)
+    from types import SimpleNamespace
+
+    return Boundary(SimpleNamespace(id="S"), None, pieces, ("A", "B"), True, 0.0)
 
 
 def test_agreement_known_answers():

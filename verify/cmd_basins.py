@@ -163,7 +163,10 @@ def _print_text(res, cert, fractions) -> None:
         print("(no attractors found)")
     for b in res.boundaries:
         sep = " | ".join(str(x) for x in b.separates)
-        stop = b.manifold.stopped_by if b.manifold else "-"
+        if b.manifold is None:
+            print(f"saddle {b.saddle.id}: {b.message}")
+            continue
+        stop = b.manifold.stopped_by
         print(f"boundary: W^s({b.saddle.id}) separates {sep}; {len(b.pieces)} pieces "
               f"({sum(p.separating for p in b.pieces)} with different attractors on their sides), "
               f"{'exact' if b.exact else 'float'}, stopped by {stop}")
