@@ -410,3 +410,17 @@ def test_one_dimensional_target_entries_known_answer():
     assert not ok([[20, 0, 20, 0, 1, 1], [0, 0, 16, 0, 6]])      # target after the entry
     assert not ok([[0, 0, 16, 0, 6], [40, 0, 40, 0, 2, 0]])      # 32 -> 17 -> 19/2: not yet
     assert ok([[0, 0, 16, 0, 6], [40, 0, 40, 0, 3, 0]])          # -> 23/4
+
+
+def test_lozi_basin_of_the_chaotic_attractor_is_bounded_by_the_outer_saddles_stable_manifold():
+    res = compute_basins(load_model(example_path("lozi")), resolution=60)
+    (a,) = res.attractors.attractors
+    assert a.kind == "numerical" and not a.certified
+    by = {b.saddle.points[0]: b for b in res.boundaries}
+    outer = by[(F(-5, 6), F(-5, 12))]
+    inner = by[(F(5, 11), F(5, 22))]
+    assert set(outer.separates) == {"diverged", a.id} and outer.separating and outer.pieces
+    assert not inner.separating and inner.manifold is None          # both branches stay on the attractor
+    assert res.agreement["boundaries_used"] == [outer.saddle.id]
+    assert res.agreement["cells"] >= 0.99
+    assert res.distances == []                                       # no exact attractor

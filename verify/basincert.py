@@ -40,7 +40,8 @@ from .checkbasins import DEFAULT_PRECISION, SetIterator, _grid_set, _int_rows, _
 from .checker import check_certificate
 from .checkmodel import CheckedMap
 
-__all__ = ["BasinCertification", "trap_claims", "label_entries", "side_claims", "certify_basins"]
+__all__ = ["BasinCertification", "trap_claims", "label_entries", "side_claims", "basin_claims",
+           "record_accepted", "certify_basins"]
 
 def trap_claims(attractors) -> list[dict]:
     """``trapping-polytope`` claims of every trap of every exact attractor."""
@@ -274,37 +275,33 @@ class BasinCertification:
     stats: dict = field(default_factory=dict)
 
 
-def certify_basins(result, labels: bool = True, sides: bool = True, precision: int = DEFAULT_PRECISION,
-                   max_block: int = 32, max_entries: int | None = 50_000, progress=None) -> BasinCertification:
-    """Build the claims for a :class:`graph.basins.BasinResult`, run the checker, record what it accepted.
+def basin_claims(result, labels: bool = True, sides: bool = True, orbit_claims: bool = True,
+                 precision: int = DEFAULT_PRECISION, max_block: int = 32, max_entries: int | None = 50_000,
+                 progress=None) -> tuple[list, dict]:
+    """The claims for a :class:`graph.basins.BasinResult` (nothing is checked yet).
 
-    Sets ``a.certified`` on the attractors and ``result.map.certified``.
+    Returns (claims, info); ``info`` is what :func:`record_accepted` needs. Use
+    ``orbit_claims=False`` when merging into a certificate that already has the orbits'
+    ``orbit:<id>`` claims (ids must be unique).
     """
-    t0 = time.perf_counter()
     model = result.model
     att = result.attractors
     claims = []
-    for a in att.attractors:
-        if a.orbit is not None:
-            c = orbit_claim(a.orbit)
+    if orbit_claims:
+        for o in [a.orbit for a in att.attractors if a.orbit is not None] + [b.saddle for b in result.boundaries]:
+            c = orbit_claim(o)
             if c is not None:
-                c = {**c, "id": f"orbit:{a.id}"}
-                claims.append(c)
-    for b in result.boundaries:
-        c = orbit_claim(b.saddle)
-        if c is not None:
-            claims.append({**c, "id": f"orbit:{b.saddle.id}"})
+                claims.append({**c, "id": f"orbit:{o.id}"})
     tclaims = trap_claims(att)
     claims.extend(tclaims)
     stats = {"trap_claims": len(tclaims)}
     grid = result.map.slice.grid_vectors(result.map.resolution)
-    entries, covered = {}, np.zeros(result.map.labels.shape, dtype=bool)
     attractor_of = {t.id: a.id for a in att.attractors for t in a.traps}
     t1 = time.perf_counter()
     if labels and tclaims:
         ver = _Verifier(model, {c["id"]: c for c in tclaims}, grid, precision, result.map.labels.shape)
-        entries, covered, lstats = label_entries(result.map, [t.id for t in att.traps], ver, max_block,
-                                                 max_entries, progress=progress)
+        entries, _, lstats = label_entries(result.map, [t.id for t in att.traps], ver, max_block,
+                                           max_entries, progress=progress)
         stats.update(lstats)
         claims.extend(_label_claims(entries, grid, attractor_of, precision, "labels"))
     stats["label_search_s"] = time.perf_counter() - t1
@@ -312,19 +309,24 @@ def certify_basins(result, labels: bool = True, sides: bool = True, precision: i
     if sides and tclaims:
         sc, where = side_claims(result, precision)
         claims.extend(sc)
-    cert = new_certificate(model, claims)
-    t2 = time.perf_counter()
-    report = check_certificate(cert)
-    stats["check_s"] = time.perf_counter() - t2
-    ok = report.accepted()
+    return claims, {"where": where, "stats": stats}
+
+
+def record_accepted(result, claims: list, accepted: set, info: dict) -> tuple[set, np.ndarray, dict]:
+    """Mark what the checker accepted: ``a.certified`` on the attractors (all traps accepted),
+    ``result.map.certified`` (grid points of accepted label claims), ``result.fractions``.
+
+    Returns (certified attractor ids, certified mask, {(boundary, piece): (side +, side −)}).
+    """
+    att = result.attractors
     certified_att = set()
     for a in att.attractors:
-        a.certified = bool(a.traps) and all(t.id in ok for t in a.traps)
+        a.certified = bool(a.traps) and all(t.id in accepted for t in a.traps)
         if a.certified:
             certified_att.add(a.id)
     mask = np.zeros(result.map.labels.shape, dtype=bool)
     for cl in claims:
-        if cl["type"] == "basin-labels" and cl["id"].startswith("labels:") and cl["id"] in ok:
+        if cl["type"] == "basin-labels" and cl["id"].startswith("labels:") and cl["id"] in accepted:
             for e in cl["entries"]:
                 i0, j0, i1, j1 = e[:4]
                 mask[j0:j1 + 1, i0:i1 + 1] = True
@@ -332,11 +334,29 @@ def certify_basins(result, labels: bool = True, sides: bool = True, precision: i
     from graph.basins import volume_fractions
 
     result.fractions = volume_fractions(result.map)
+    by_id = {c["id"]: c for c in claims}
     side_ok: dict = {}
-    for cid, (bi, pi, side) in where.items():
-        if cid in ok:
-            side_ok.setdefault((bi, pi), [None, None])[side] = next(c["attractor"] for c in claims if c["id"] == cid)
-    side_certified = {k: tuple(v) for k, v in side_ok.items() if None not in v}
+    for cid, (bi, pi, side) in info.get("where", {}).items():
+        if cid in accepted:
+            side_ok.setdefault((bi, pi), [None, None])[side] = by_id[cid]["attractor"]
+    return certified_att, mask, {k: tuple(v) for k, v in side_ok.items() if None not in v}
+
+
+def certify_basins(result, labels: bool = True, sides: bool = True, precision: int = DEFAULT_PRECISION,
+                   max_block: int = 32, max_entries: int | None = 50_000, progress=None) -> BasinCertification:
+    """Build the claims for a :class:`graph.basins.BasinResult`, run the checker, record what it accepted.
+
+    Sets ``a.certified`` on the attractors, ``result.map.certified`` and ``result.fractions``.
+    """
+    t0 = time.perf_counter()
+    claims, info = basin_claims(result, labels, sides, True, precision, max_block, max_entries, progress)
+    stats = dict(info["stats"])
+    cert = new_certificate(result.model, claims)
+    t2 = time.perf_counter()
+    report = check_certificate(cert)
+    stats["check_s"] = time.perf_counter() - t2
+    ok = report.accepted()
+    certified_att, mask, side_certified = record_accepted(result, claims, ok, info)
     stats.update(claims=len(claims), accepted=len(ok), certified_points=int(mask.sum()),
                  total_s=time.perf_counter() - t0)
     return BasinCertification(cert, report, certified_att, mask, side_certified, stats)
