@@ -20,7 +20,7 @@ SMALL = ["lozi", "tent", "bistable", "border_collision", "gingerbreadman"]
 
 @pytest.mark.parametrize("name", SMALL)
 def test_report_on_bundled_example_is_accepted_by_the_checker(tmp_path, name):
-    rep = build_report(load_model(example_path(name)), ReportOptions(steps=500))
+    rep = build_report(load_model(example_path(name)), ReportOptions(steps=500, budget=300))
     out = write_report(rep, tmp_path / "r")
     cert = json.loads((tmp_path / "r" / "certificate.json").read_text())
     report = check_certificate(cert)
@@ -32,7 +32,7 @@ def test_report_on_bundled_example_is_accepted_by_the_checker(tmp_path, name):
 
 
 def test_lozi_report_certifies_a_homoclinic_orbit_and_both_saddles(tmp_path):
-    rep = build_report(load_model(example_path("lozi")), ReportOptions(steps=500))
+    rep = build_report(load_model(example_path("lozi")), ReportOptions(steps=500, budget=300))
     status = {(r.subject, r.status) for r in rep.claims}
     assert ("P1-1", "certified") in status and ("P1-2", "certified") in status
     assert any("homoclinic" in r.statement and r.status == "certified" for r in rep.claims)
@@ -48,8 +48,8 @@ def test_gingerbreadman_report_certifies_no_hyperbolicity_of_the_elliptic_point(
 
 def test_certificate_is_byte_identical_across_runs():
     m = load_model(example_path("border_collision"))
-    a = certificate_bytes(build_report(m, ReportOptions(steps=300, seed=3)).certificate)
-    b = certificate_bytes(build_report(m, ReportOptions(steps=300, seed=3)).certificate)
+    a = certificate_bytes(build_report(m, ReportOptions(steps=300, seed=3, manifolds=False)).certificate)
+    b = certificate_bytes(build_report(m, ReportOptions(steps=300, seed=3, manifolds=False)).certificate)
     assert a == b
 
 
@@ -75,13 +75,13 @@ def test_existing_folder_is_not_overwritten_without_force(tmp_path, capsys):
 
 
 def test_report_without_model_uses_the_default_example(tmp_path, capsys):
-    assert main(["report", "--out", str(tmp_path / "r"), "--quiet", "--steps", "200"]) == 0
+    assert main(["report", "--out", str(tmp_path / "r"), "--quiet", "--steps", "200", "--no-manifolds"]) == 0
     assert "lozi" in (tmp_path / "r" / "report.md").read_text()
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian package 'chromium' not installed")
 def test_html_renders_in_headless_chromium_with_all_images(tmp_path):
-    rep = build_report(load_model(example_path("lozi")), ReportOptions(steps=300))
+    rep = build_report(load_model(example_path("lozi")), ReportOptions(steps=300, budget=200))
     write_report(rep, tmp_path / "r")
     page = tmp_path / "r" / "report.html"
     shot = tmp_path / "shot.png"
@@ -97,3 +97,10 @@ def test_html_renders_in_headless_chromium_with_all_images(tmp_path):
     subprocess.run(["chromium", *flags, f"--screenshot={shot}", "--window-size=1200,2000", page.as_uri()],
                    capture_output=True, timeout=120)
     assert shot.exists() and shot.stat().st_size > 10_000
+
+
+def test_bistable_report_draws_the_diagonal_as_the_saddles_exact_stable_manifold():
+    rep = build_report(load_model(example_path("bistable")), ReportOptions(steps=300))
+    row = next(r for r in rep.claims if r.subject == "P1-3" and r.statement.startswith("W^s"))
+    assert "exact rational pieces" in row.statement and row.status == "numerical"
+    assert any(f.name == "state_space.png" and "stable manifold" in f.caption for f in rep.figures)

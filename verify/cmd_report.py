@@ -21,6 +21,9 @@ def register(sub) -> None:
     p.add_argument("--max-length", type=int, default=None, metavar="N", help="homoclinic search length (default 8)")
     p.add_argument("--steps", type=int, default=3000, help="trajectory length for figures and the box")
     p.add_argument("--no-chaos", action="store_true", help="skip the homoclinic/heteroclinic search")
+    p.add_argument("--no-manifolds", action="store_true", help="skip tracing stable/unstable manifolds")
+    p.add_argument("--depth", type=int, default=None, help="manifold tracing depth (default 30)")
+    p.add_argument("--budget", type=int, default=None, help="manifold piece budget per manifold (default 1000)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.set_defaults(func=run)
@@ -39,7 +42,8 @@ def run(args) -> int:
     progress = Progress(args.quiet)
     progress(f"{model.summary()}", force=True)
     opts = ReportOptions(max_period=args.max_period, mode=args.mode, seed=args.seed, steps=args.steps,
-                         chaos=not args.no_chaos, max_length=args.max_length)
+                         chaos=not args.no_chaos, max_length=args.max_length, manifolds=not args.no_manifolds,
+                         depth=args.depth, budget=args.budget)
     rep = build_report(model, opts, progress=progress)
     out = write_report(rep, args.out, force=args.force)
     n_cert = sum(r.status == "certified" for r in rep.claims)

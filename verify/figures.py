@@ -83,23 +83,29 @@ def state_space(model, proj: Projection, trajs: np.ndarray, orbits, certified: s
     d = proj.dim
     fig = plt.figure(figsize=(6.4, 5.2))
     ax = fig.add_subplot(111, projection="3d" if d == 3 else None)
+    def draw_manifolds(which):
+        for piece_set in manifolds:
+            if piece_set.get("side") != which:
+                continue
+            color, lw, alpha = (("tab:red", 0.9, 0.9) if which == "unstable" else ("tab:green", 0.5, 0.45))
+            for seg in piece_set.get("segments", []):
+                S = proj(np.asarray(seg, dtype=float))
+                if d == 2:
+                    ax.plot(S[:, 0], S[:, 1], "-", color=color, lw=lw, alpha=alpha)
+                elif d == 3:
+                    ax.plot(S[:, 0], S[:, 1], S[:, 2], "-", color=color, lw=lw * 0.8, alpha=alpha)
+
+    draw_manifolds("stable")
     for tr in trajs:
         P = proj(tr)
         P = P[np.all(np.isfinite(P), axis=1)]
         if d == 1:
-            ax.plot(P[:-1, 0], P[1:, 0], ".", ms=1, color="0.6", alpha=0.5)
+            ax.plot(P[:-1, 0], P[1:, 0], ".", ms=1, color="0.45", alpha=0.5)
         elif d == 2:
-            ax.plot(P[:, 0], P[:, 1], ".", ms=1, color="0.6", alpha=0.5)
+            ax.plot(P[:, 0], P[:, 1], ".", ms=1, color="0.45", alpha=0.5)
         else:
-            ax.plot(P[:, 0], P[:, 1], P[:, 2], ".", ms=0.8, color="0.6", alpha=0.4)
-    for piece_set in manifolds:
-        color = "tab:red" if piece_set.get("side") == "unstable" else "tab:green"
-        for seg in piece_set.get("segments", []):
-            S = proj(np.asarray(seg, dtype=float))
-            if d == 2:
-                ax.plot(S[:, 0], S[:, 1], "-", color=color, lw=1.2, alpha=0.9)
-            elif d == 3:
-                ax.plot(S[:, 0], S[:, 1], S[:, 2], "-", color=color, lw=1.0, alpha=0.9)
+            ax.plot(P[:, 0], P[:, 1], P[:, 2], ".", ms=0.8, color="0.45", alpha=0.4)
+    draw_manifolds("unstable")
     if d == 1:
         lim = np.nanpercentile(np.concatenate([proj(t)[:, 0] for t in trajs]), [0.5, 99.5])
         xs = np.linspace(lim[0] - 0.1, lim[1] + 0.1, 400)

@@ -201,6 +201,16 @@ def build_report(model, opts: ReportOptions | None = None, progress=None) -> Rep
         except ImportError as exc:  # pragma: no cover - stage not installed
             done(f"skipped ({exc})")
 
+    # -- manifolds
+    manifold_sets = []
+    if opts.manifolds:
+        done = stage("manifolds")
+        try:
+            manifold_sets = _manifolds(model, search, opts, rows, sections, say)
+            done(f"{len(manifold_sets)} manifolds")
+        except ImportError as exc:  # pragma: no cover - stage not installed
+            done(f"skipped ({exc})")
+
     # -- certificate and check
     done = stage("check")
     cert = new_certificate(model, claims)
@@ -258,7 +268,8 @@ def build_report(model, opts: ReportOptions | None = None, progress=None) -> Rep
     hom = [np.array([[float(Fraction(a)) / 2 + float(Fraction(b)) / 2 for a, b in r["point"]]])
            for r in chaos_records if r.get("certified") and r.get("point") and r["kind"] != "snap-back"]
     figs.append(figures.state_space(model, proj, trajs, search.orbits, certified_orbits,
-                                    title=f"{model.name or 'model'}: orbits", extra_points=hom))
+                                    title=f"{model.name or 'model'}: orbits", extra_points=hom,
+                                    manifolds=manifold_sets))
     if any(o.stability is not None for o in search.orbits):
         figs.append(figures.eigenvalues(search.orbits, certified_orbits))
     figs.append(figures.region_graph(G, search.orbits))
@@ -273,6 +284,64 @@ def build_report(model, opts: ReportOptions | None = None, progress=None) -> Rep
                          f"{opts.max_length or 8}; {chaos_message}). This is not a proof that none exists."))
     sections.append(("Orbit search", f"{search.mode} search for periods 1..{K}: **{search.status}** — {search.message}."))
     return ReportResult(model, opts, cert, rows, figs, sections, summary, stages, json_results)
+
+
+def _piece_outline(piece) -> np.ndarray | None:
+    """Vertices of a 1-D or 2-D piece in drawing order (closed polygon for 2-D)."""
+    from symbolic.pieces import vertices
+
+    V = vertices(piece)
+    if V is None or len(V) == 0:
+        return None
+    V = np.asarray(V, dtype=float)
+    if getattr(piece, "dim", None) == 2 or (V.shape[0] > 2 and len(V) >= 3):
+        c = V.mean(axis=0)
+        # order the polygon's vertices by angle inside its own plane
+        U, _, _ = np.linalg.svd((V - c).T, full_matrices=False)
+        P2 = (V - c) @ U[:, :2]
+        V = V[np.argsort(np.arctan2(P2[:, 1], P2[:, 0]))]
+        V = np.vstack([V, V[:1]])
+    return V
+
+
+def _manifolds(model, search, opts, rows, sections, say):
+    """Trace W^u and W^s of the period-1 saddles (the low-dimensional ones) and measure Δσ."""
+    from graph.manifolds import trace_manifold
+    from graph.quality import delta_sigma
+
+    out = []
+    text = []
+    saddles = [o for o in search.orbits if o.type == "saddle" and o.period == 1][:4]
+    for o in saddles:
+        sides = []
+        if o.unstable_dim <= 2:
+            sides.append("unstable")
+        if o.stable_dim <= 2 or (model.n <= 3 and o.stable_dim <= 2):
+            sides.append("stable")
+        for side in sides:
+            say(f"manifolds: W^{side[0]} of {o.id}", True)
+            try:
+                res = trace_manifold(model, o, side, depth=opts.depth or 30, budget=opts.budget or 1000)
+            except ValueError as exc:
+                rows.append(ClaimRow(o.id, f"{side} manifold", "refused", reason=str(exc)))
+                continue
+            try:
+                q = delta_sigma(model, res).delta_sigma
+            except (ValueError, ZeroDivisionError, np.linalg.LinAlgError):
+                q = float("nan")
+            segs = [V for V in (_piece_outline(p) for p in res.pieces) if V is not None]
+            out.append({"side": side, "orbit": o.id, "segments": segs})
+            kind = "exact rational pieces" if res.exact else "pieces with float data (irrational eigenvectors)"
+            stmt = (f"W^{side[0]}: {res.dimension}-dimensional {side} manifold traced as {len(res.pieces)} polyhedral "
+                    f"pieces ({kind}); stopped by {res.stopped_by}; Δσ = {q:.3f}")
+            rows.append(ClaimRow(o.id, stmt, "numerical", theorem="piecewise-affine images/preimages",
+                                 reason="pieces are not re-checked by the checker"))
+            text.append(f"- {o.id} {side}: {res.message}; Δσ = {q:.3f}")
+    if saddles and not out:
+        text.append("No saddle has a stable or unstable manifold of dimension at most 2 to draw.")
+    if text:
+        sections.append(("Manifolds", "\n".join(text)))
+    return out
 
 
 # ----------------------------------------------------------------------------- writing
