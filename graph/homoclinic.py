@@ -50,7 +50,6 @@ from typing import Callable
 import flint
 import numpy as np
 
-from symbolic.eigenspaces import cycle_jacobians
 from symbolic.orbits import find_orbits
 from symbolic.rationals import column, fraction_of, rows_of, vector_of
 from symbolic.regions import bits_to_array, enumerate_regions, locate
@@ -234,6 +233,15 @@ def _max_radius(model, chain) -> float:
     return r
 
 
+def _float_cycle_product(Js, index: int) -> np.ndarray:
+    """J_{i-1} ... J_{i+1} J_i (indices mod k) in floats."""
+    k = len(Js)
+    P = np.eye(Js[0].shape[0])
+    for m in range(k):
+        P = Js[(index + m) % k] @ P
+    return P
+
+
 def local_piece(model, orbit, index: int, side: str) -> LocalPiece | str:
     """The float local piece of *orbit* at point *index* ('stable' or 'unstable'), or the reason
     why none is built (non-hyperbolic orbit, repeated eigenvalue, singular Jacobian)."""
@@ -246,7 +254,9 @@ def local_piece(model, orbit, index: int, side: str) -> LocalPiece | str:
     Js = [_f(model.jacobian(r)) for r in orbit.regions]
     if any(abs(np.linalg.det(J)) < 1e-300 for J in Js) and side == "unstable" and k > 1:
         return "singular Jacobian along the cycle"
-    P = _f(cycle_jacobians(model, orbit.regions)[index])
+    # DF^k at point index, in floats: O(k) products (the exact cycle_jacobians is O(k^2) exact
+    # products, minutes for k ~ 200); only the untrusted search uses it
+    P = Js[index] if k == 1 else _float_cycle_product(Js, index)
     out = _eig_blocks(P, side, want)
     if isinstance(out, str):
         return out

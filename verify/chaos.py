@@ -227,6 +227,17 @@ def _growth_bits(model, itinerary) -> int:
     return int(math.ceil(total))
 
 
+def _cycle_product_at(model, regions, index: int) -> flint.fmpq_mat:
+    """Exact DF^k at point *index* of a cycle with these regions: J_{r_{i-1}} ... J_{r_i}
+    (the same matrix as ``symbolic.eigenspaces.cycle_jacobians(model, regions)[index]``, in
+    k products instead of k^2)."""
+    k = len(regions)
+    P = model.jacobian(regions[index % k])
+    for m in range(1, k):
+        P = model.jacobian(regions[(index + m) % k]) * P
+    return P
+
+
 def connection_claim(model, conn: Connection, orbits, cm: CheckedMap, prec: int, cid: str) -> dict | None:
     """The checker claim for a candidate connection at working precision *prec* (None when the
     high-precision refinement fails)."""
@@ -236,10 +247,8 @@ def connection_claim(model, conn: Connection, orbits, cm: CheckedMap, prec: int,
     if isinstance(dep, str) or isinstance(arr, str):
         return None
     with mpmath.workprec(prec + 32):
-        from symbolic.eigenspaces import cycle_jacobians
-
-        Jd = rows_of(cycle_jacobians(model, src.regions)[conn.source_index])
-        Ja = rows_of(cycle_jacobians(model, dst.regions)[conn.target_index])
+        Jd = rows_of(_cycle_product_at(model, src.regions, conn.source_index))
+        Ja = rows_of(_cycle_product_at(model, dst.regions, conn.target_index))
         e_dep = _eigen_json(Jd, dep, prec)
         e_arr = _eigen_json(Ja, arr, prec)
         if e_dep is None or e_arr is None:
@@ -336,7 +345,6 @@ def exact_verdict(model, conn: Connection, orbits, cm: CheckedMap) -> str | None
     """When all eigenvalues of both local pieces are rational: an exact reason why the
     connection is NOT transversal/admissible (tangency, corner), or None (no objection found,
     or the data are irrational)."""
-    from symbolic.eigenspaces import cycle_jacobians
     from symbolic.linalg import solve_affine
 
     src, dst = orbits.by_id(conn.source), orbits.by_id(conn.target)
@@ -345,7 +353,7 @@ def exact_verdict(model, conn: Connection, orbits, cm: CheckedMap) -> str | None
         pc = local_piece(model, orb, idx, side)
         if isinstance(pc, str) or any(k != "real" for k in pc.kinds):
             return None
-        J = cycle_jacobians(model, orb.regions)[idx]
+        J = _cycle_product_at(model, orb.regions, idx)
         vecs = [_rational_eigvec(J, lam) for lam in pc.values]
         if any(v is None for v in vecs):
             return None
