@@ -57,6 +57,7 @@ from symbolic.regions import bits_to_array, enumerate_regions, locate
 __all__ = [
     "LocalPiece", "Connection", "SnapBack", "Refusal", "ConnectionSearch", "local_piece",
     "find_connections", "expanding_ball", "find_snapbacks", "connection_points", "extend_connection",
+    "FloatCycle", "recurrent_cycles", "LandingScan", "landing_scan",
 ]
 
 _SLAB_OVERLAP = 0.9
@@ -873,3 +874,213 @@ def extend_connection(model, conn: Connection, orbits, before: int = 0, after: i
     pts = connection_points(model, dep, a, itin)
     return Connection(conn.kind, conn.source, conn.target, conn.source_index, conn.target_index, itin, a, b,
                       pts, conn.status, conn.sigma_min, conn.margin, conn.boundary, conn.note)
+
+
+# ----------------------------------------------------------------------------- long saddle cycles
+
+@dataclass
+class FloatCycle:
+    """A float periodic orbit of period k (untrusted; confirm with
+    :func:`symbolic.orbits.confirm_itinerary`): region bits, points (k, n), the float
+    multipliers (eigenvalue moduli of DF^k, descending), the smallest |C z + d| over its points
+    (``margin``) and the trajectory index it was seeded from."""
+
+    itinerary: tuple
+    points: np.ndarray
+    multipliers: np.ndarray
+    margin: float
+    seed: int
+
+    @property
+    def period(self) -> int:
+        return len(self.itinerary)
+
+    @property
+    def unstable_dim(self) -> int:
+        return int(np.sum(self.multipliers > 1))
+
+    @property
+    def rate(self) -> float:
+        """log of the largest multiplier per step (the cycle's expansion per iteration)."""
+        return float(np.log(self.multipliers[0]) / self.period)
+
+
+def _solve_cycle_float(model, pattern: np.ndarray) -> np.ndarray:
+    """Points of the k-cycle with region pattern (k, L) bool: the block-cyclic sparse system
+    z_{t+1} − J_t z_t = c_t (well conditioned even when DF^k has multipliers near 1)."""
+    import scipy.sparse as sp
+    import scipy.sparse.linalg as spl
+
+    k, n = len(pattern), model.n
+    J, c = model.affine_pieces_float(pattern)
+    r0 = np.arange(n)
+    rows, cols, vals = [], [], []
+    for t in range(k):
+        t1 = (t + 1) % k
+        rr, cc = np.meshgrid(t1 * n + r0, t * n + r0, indexing="ij")
+        rows.append(rr.ravel())
+        cols.append(cc.ravel())
+        vals.append(-J[t].ravel())
+    A = sp.coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(k * n, k * n))
+    A = (A + sp.eye(k * n)).tocsc()
+    b = np.roll(c, 1, axis=0).ravel()
+    return spl.spsolve(A, b).reshape(k, n)
+
+
+def recurrent_cycles(model, trajectory: np.ndarray, min_period: int = 50, max_period: int = 700,
+                     tol: float = 0.05, stride: int = 7, max_seeds: int = 40, iters: int = 30,
+                     max_seconds: float | None = None) -> list[FloatCycle]:
+    """Saddle cycles of long period seeded by near-recurrences of a trajectory (SCYFI with
+    itinerary guesses from the data, floats, untrusted).
+
+    For a map discretising a flow, unstable periodic orbits of the flow show up as
+    phase-locked cycles of period ~ T/Δt. Each local minimum of |z_{t+k} − z_t| below *tol*
+    (min_period ≤ k ≤ max_period) gives the guess σ = regions of z_t .. z_{t+k−1}; the cycle
+    equation is solved (:func:`_solve_cycle_float`), the actual regions of the solution
+    become the next guess, until they agree (a float cycle) or *iters* rounds pass.
+    Distinct cycles (up to cyclic shift) are returned, most expanding per step first.
+
+    >>> from proofs_examples import example_path
+    >>> from symbolic.models import load_model
+    >>> m = load_model(example_path("lozi"))
+    >>> Z = m.trajectory([0.1, 0.1], 3000)[1000:]
+    >>> cyc = recurrent_cycles(m, Z, min_period=2, max_period=12, tol=0.05, max_seeds=10)
+    >>> all(c.unstable_dim >= 1 for c in cyc)
+    True
+    """
+    Z = np.asarray(trajectory, dtype=float)
+    T = len(Z)
+    pre = Z @ model.Cf.T + model.df
+    pat = pre > 0
+    t_end = None if max_seconds is None else time.perf_counter() + max_seconds
+    out, keys, seeds = [], set(), 0
+    for t in range(0, max(T - max_period - 2, 0), stride):
+        if seeds >= max_seeds or (t_end is not None and time.perf_counter() > t_end):
+            break
+        dist = np.linalg.norm(Z[t + min_period - 1:t + max_period + 2] - Z[t], axis=1)
+        loc = np.nonzero((dist[1:-1] < dist[:-2]) & (dist[1:-1] < dist[2:]) & (dist[1:-1] < tol))[0]
+        if not len(loc):
+            continue
+        k = int(loc[0]) + min_period
+        seeds += 1
+        P = pat[t:t + k]
+        for _ in range(iters):
+            X = _solve_cycle_float(model, P)
+            if not np.all(np.isfinite(X)) or np.abs(X).max() > 1e6:
+                break
+            pre_x = X @ model.Cf.T + model.df
+            Q = pre_x > 0
+            if np.array_equal(Q, P):
+                # canonical rotation: lexicographically least itinerary, then exact-ish point key
+                bits = ["".join("1" if b else "0" for b in row) for row in P]
+                r = min(range(k), key=lambda i: (bits[i:] + bits[:i], tuple(np.round(X[i], 9))))
+                key = (tuple(bits[r:] + bits[:r]), tuple(np.round(X[r], 7)))
+                if key not in keys:
+                    keys.add(key)
+                    J, _ = model.affine_pieces_float(P)
+                    M = np.eye(model.n)
+                    for Jt in J:
+                        M = Jt @ M
+                    mult = np.sort(np.abs(np.linalg.eigvals(M)))[::-1]
+                    out.append(FloatCycle(tuple(bits[r:] + bits[:r]), np.roll(X, -r, axis=0), mult,
+                                          float(np.abs(pre_x).min()), t))
+                break
+            P = Q
+    return sorted(out, key=lambda c: -c.rate)
+
+
+@dataclass
+class LandingScan:
+    """Result of :func:`landing_scan`: the first step at which the 1-D unstable manifold of a
+    cycle crosses the tangent hyperplane of W^s at a cycle point within ``distance`` of it
+    (None if not within the budget), the cycle's float radius of its local unstable piece,
+    how many samples and steps were followed and the time taken."""
+
+    step: int | None
+    distance: float | None
+    departure_radius: float
+    samples: int
+    steps: int
+    seconds: float
+    crossings: list = field(default_factory=list)
+
+
+def landing_scan(model, cycle: FloatCycle, samples: int = 2000, max_steps: int = 3000, near: float = 2e-3,
+                 box: float = 1e3) -> LandingScan:
+    """Float scan for homoclinic candidates of a cycle with a 1-D unstable manifold.
+
+    Samples the fundamental domain r/λ ≤ |a| ≤ r of the local unstable piece p_0 + a u
+    (log-spaced, both branches), iterates all samples together (one batched affine step per
+    iteration) and, at step t, evaluates h(a) = w_j·(x_t(a) − p_j), j = t mod k, with w_j the
+    left unstable eigenvector at p_j (normal to E^s(p_j)). A sign change of h between
+    neighbouring samples within *near* (max-norm) of p_j is a crossing of the tangent
+    hyperplane of W^s near p_j: where a homoclinic orbit of length ~t is to be solved for.
+    Samples that leave |x| ≤ *box* are dropped.
+    """
+    t0 = time.perf_counter()
+    k, n = cycle.period, model.n
+    P = bits_to_array(list(cycle.itinerary), model.L)
+    J, _ = model.affine_pieces_float(P)
+    X = cycle.points
+    M = np.eye(n)
+    for Jt in J:
+        M = Jt @ M
+    vals, vecs = np.linalg.eig(M)
+    i0 = int(np.argmax(np.abs(vals)))
+    lam = float(vals[i0].real)
+    u = vecs[:, i0].real
+    u = u / np.abs(u).max()
+    lv, lvec = np.linalg.eig(M.T)
+    w = lvec[:, int(np.argmax(np.abs(lv)))].real
+    Wl = np.empty((k, n))
+    v = w / np.linalg.norm(w)
+    for t in range(k - 1, -1, -1):       # w_t^T ∝ w_0^T J_{k-1} ... J_t
+        v = J[t].T @ v
+        v = v / np.linalg.norm(v)
+        Wl[t] = v
+    # local radius: the forward images u_t = J_{t-1} ... J_0 u / λ (backward chain of p_0's
+    # piece) stay inside the regions
+    pre = np.abs(X @ model.Cf.T + model.df)
+    ut = np.empty((k, n))
+    ut[0] = u
+    for t in range(1, k):
+        ut[t] = J[t - 1] @ ut[t - 1]
+    ut[1:] /= abs(lam)
+    reach = np.abs(ut @ model.Cf.T)
+    with np.errstate(divide="ignore"):
+        r = 0.5 * float(np.min(np.where(reach > 0, pre / reach, np.inf)))
+    grid = np.geomspace(r / abs(lam), r, samples)
+    a = np.r_[grid, -grid]
+    x = X[0][None, :] + a[:, None] * u[None, :]
+    alive = np.ones(len(a), bool)
+    crossings = []
+    step = dist_best = None
+    weights = 1 << np.arange(model.L)
+    allpat = (np.arange(2 ** model.L)[:, None] & weights[None, :]) > 0 if model.L <= 12 else None
+    Jall, call = model.affine_pieces_float(allpat) if allpat is not None else (None, None)
+    for t in range(1, max_steps + 1):
+        pat = (x @ model.Cf.T + model.df) > 0
+        if Jall is None:
+            Jx, cx = model.affine_pieces_float(pat)
+            x = np.einsum("pij,pj->pi", Jx, x) + cx
+        else:            # few regions: one matrix product per region met (vectorised)
+            code = pat @ weights
+            xn = np.empty_like(x)
+            for cde in np.unique(code):
+                sel = code == cde
+                xn[sel] = x[sel] @ Jall[cde].T + call[cde]
+            x = xn
+        alive &= np.abs(x).max(axis=1) <= box
+        j = t % k
+        h = (x - X[j]) @ Wl[j]
+        sc = np.nonzero((np.sign(h[:-1]) != np.sign(h[1:])) & alive[:-1] & alive[1:])[0]
+        sc = sc[sc != samples - 1]                      # the two branches are not neighbours
+        if len(sc):
+            dist = np.abs(x[sc] - X[j]).max(axis=1)
+            i = int(np.argmin(dist))
+            if dist[i] < 10 * near:
+                crossings.append((t, float(dist[i])))
+            if dist[i] < near:
+                step, dist_best = t, float(dist[i])
+                break
+    return LandingScan(step, dist_best, r, 2 * samples, t, time.perf_counter() - t0, crossings)
