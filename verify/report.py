@@ -211,6 +211,29 @@ def build_report(model, opts: ReportOptions | None = None, progress=None) -> Rep
         except ImportError as exc:  # pragma: no cover - stage not installed
             done(f"skipped ({exc})")
 
+    # -- basins
+    basin = None
+    basin_info = None
+    if opts.basins and any(o.type == "attractor" for o in search.orbits):
+        done = stage("basins")
+        try:
+            from graph.basins import compute_basins
+
+            from .basincert import basin_claims
+
+            basin = compute_basins(model, resolution=opts.resolution or 160, orbits=search, seed=opts.seed,
+                                   progress=lambda m: say(f"basins: {m}"))
+            bclaims, basin_info = basin_claims(basin, orbit_claims=False, progress=lambda m: say(f"basins: {m}"))
+            have = {c["id"] for c in claims}
+            for c in bclaims:
+                if c["id"] not in have:
+                    claims.append(c)
+                    have.add(c["id"])
+            basin_info["claims"] = bclaims
+            done(f"{len(basin.attractors.attractors)} attractors, {len(basin.boundaries)} boundaries")
+        except ImportError as exc:  # pragma: no cover - stage not installed
+            done(f"skipped ({exc})")
+
     # -- certificate and check
     done = stage("check")
     cert = new_certificate(model, claims)
@@ -249,6 +272,9 @@ def build_report(model, opts: ReportOptions | None = None, progress=None) -> Rep
         rows.append(ClaimRow(subj, stmt, "certified" if certified else "refused",
                              theorem=rec.get("theorem") or "", reason=rec.get("reason", ""), claim_id=cid))
 
+    if basin is not None:
+        _basin_rows(basin, basin_info, set(r.id for r in report.results if r.ok), rows, sections, figs)
+
     # -- numerical facts
     if len(trajs):
         try:
@@ -261,6 +287,8 @@ def build_report(model, opts: ReportOptions | None = None, progress=None) -> Rep
             summary["max_lyapunov"] = lam
         except (ImportError, TypeError, ValueError):
             pass
+
+    rows.sort(key=_row_order)
 
     # -- figures
     done = stage("figures")
@@ -284,6 +312,60 @@ def build_report(model, opts: ReportOptions | None = None, progress=None) -> Rep
                          f"{opts.max_length or 8}; {chaos_message}). This is not a proof that none exists."))
     sections.append(("Orbit search", f"{search.mode} search for periods 1..{K}: **{search.status}** — {search.message}."))
     return ReportResult(model, opts, cert, rows, figs, sections, summary, stages, json_results)
+
+
+def _row_order(r: ClaimRow) -> int:
+    st = r.statement
+    for i, keys in enumerate([("period-", "continuum"), ("trapping polytope", "attractor"), ("grid points",),
+                              ("separates",), ("W^",), ("homoclinic", "heteroclinic", "snap-back", "cycle", "connections")]):
+        if any(k in st for k in keys):
+            return i
+    return 9
+
+
+def _basin_rows(basin, info, accepted: set, rows, sections, figs):
+    """Rows, text and the basin figure once the checker has spoken."""
+    import tempfile as _tf
+
+    from graph.basinplot import plot_basins
+
+    from .basincert import record_accepted
+
+    cert_att, mask, sides = record_accepted(basin, info["claims"], accepted, info)
+    for a in basin.attractors.attractors:
+        desc = f"{a.kind} attractor" + (f" {a.orbit.id}" if a.orbit is not None else "")
+        rows.append(ClaimRow(a.id, f"{desc}: trapping polytope (f maps it into itself)" if a.traps else
+                             f"{desc} (from long trajectories)",
+                             "certified" if a.id in cert_att else ("numerical" if not a.traps else "refused"),
+                             theorem="exact vertex images" if a.traps else "long trajectories"))
+    total = int(mask.size)
+    ncert = int(mask.sum())
+    rows.append(ClaimRow("basin map", f"{ncert} of {total} grid points' basin labels (exact iteration into a "
+                         "certified trap)", "certified" if ncert else "numerical", theorem="exact set iteration"))
+    for b in basin.boundaries:
+        rows.append(ClaimRow(getattr(b.saddle, "id", "saddle"), "stable manifold separates basins "
+                             f"{' | '.join(map(str, getattr(b, 'separates', ()) or ()))}", "numerical",
+                             theorem="traced W^s pieces", reason="boundary pieces are not re-checked"))
+    text = [basin.message]
+    if basin.agreement:
+        text.append("Agreement of the sampled basin map with the traced boundary: "
+                    + ", ".join(f"{k} = {v}" for k, v in basin.agreement.items() if not isinstance(v, (list, dict))))
+    for d in basin.distances:
+        text.append("Distance to the basin boundary: " + ", ".join(f"{k} = {v}" for k, v in d.items()
+                                                                   if not isinstance(v, (list, dict))))
+    if basin.fractions:
+        text.append("Basin volume fractions (slice): " + ", ".join(f"{k}: {v}" for k, v in basin.fractions.items()))
+    sections.append(("Basins", "\n\n".join(text)))
+    with _tf.TemporaryDirectory() as td:
+        path = os.path.join(td, "basins.png")
+        plot_basins(basin, path)
+        with open(path, "rb") as fh:
+            png = fh.read()
+    figs.append(figures.Figure("basins.png", png,
+                               "Basin map on a grid of a 2-D slice (colours: attractor reached by iteration), traced "
+                               "boundary pieces (stable manifolds of saddles) on top, attractors and saddles marked. "
+                               f"{ncert} of {total} grid labels are certified (exact iteration into a trap the checker "
+                               "accepted); the rest are numerical."))
 
 
 def _piece_outline(piece) -> np.ndarray | None:
