@@ -184,18 +184,16 @@ def trace_manifold(model, orbit, side: str, depth: int = 30, box=None, budget: i
         pieces, stopped, stats = trace_stable(model, orbit, loc, box, depth, budget, tol, progress, cells)
     frac = None
     if box_fraction:
-        try:
-            if cells is None:
-                cells = CellIndex.__new__(CellIndex)
-                from symbolic.regions import enumerate_regions
+        cell_list = cells.cells if cells is not None else None
+        if cell_list is None:
+            from .regiongraph import region_graph
 
-                cells.cells = enumerate_regions(model, box=tuple(np.asarray(b, float) for b in box),
-                                                max_regions=max_cells).regions
+            rg = region_graph(model, box=box, max_nodes=max_cells)
+            cell_list = rg.cells if rg.status != "budget" else None
+        if cell_list is not None:
             entered = {p.region for p in pieces}
-            frac = len(entered & set(cells.cells)) / max(1, len(cells.cells))
-            stats["cells_in_box"] = len(cells.cells)
-        except ValueError:
-            frac = None
+            frac = len(entered & set(cell_list)) / max(1, len(cell_list))
+            stats["cells_in_box"] = len(cell_list)
     exact = loc.exact and all(p.exact for p in pieces)
     elapsed = time.perf_counter() - t0
     msg = (f"{len(pieces)} pieces of W^{side[0]} (dimension {loc.dim}) of orbit {orbit.id}, "

@@ -35,7 +35,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from symbolic.pieces import sample
+from symbolic.pieces import sample, sample_params
+from symbolic.rationals import fraction_of
 from symbolic.regions import bits_to_array
 
 __all__ = ["Quality", "delta_sigma", "delta_sigma_points", "sample_manifold", "BranchInverse", "ItineraryInverse"]
@@ -63,33 +64,60 @@ class Quality:
 
 
 class BranchInverse:
-    """Vectorised branch-wise inverse of f over a list of regions (see the module docstring)."""
+    """Vectorised branch-wise inverse of f over a list of regions (see the module docstring).
 
-    def __init__(self, model, regions, orbit_points: np.ndarray):
+    With ``image_lo/hi`` (bounding boxes of f_t(R_t), e.g. from :class:`graph.stable.CellIndex`)
+    only the branches whose image box holds the point are solved.
+    """
+
+    def __init__(self, model, regions, orbit_points: np.ndarray, image_lo=None, image_hi=None):
         self.model = model
-        regs = sorted(set(regions))
-        J, c = model.affine_pieces_float(bits_to_array(regs, model.L)) if regs else (np.zeros((0, model.n, model.n)), np.zeros((0, model.n)))
+        regs = list(regions)
+        n = model.n
+        if regs:
+            J, c = model.affine_pieces_float(bits_to_array(regs, model.L))
+        else:
+            J, c = np.zeros((0, n, n)), np.zeros((0, n))
         ok = np.abs(np.linalg.det(J)) > 1e-12 if len(regs) else np.zeros(0, bool)
         self.bits = bits_to_array([r for r, o in zip(regs, ok) if o], model.L)
-        self.Jinv = np.linalg.inv(J[ok]) if ok.any() else np.zeros((0, model.n, model.n))
+        self.sig = np.where(self.bits, 1.0, -1.0)
+        self.Jinv = np.linalg.inv(J[ok]) if ok.any() else np.zeros((0, n, n))
         self.c = c[ok]
+        self.lo = None if image_lo is None else np.asarray(image_lo)[ok]
+        self.hi = None if image_hi is None else np.asarray(image_hi)[ok]
         self.orbit = orbit_points
 
     def __call__(self, Y: np.ndarray):
         """(X, found): preimages (nan where none) of the rows of Y."""
-        if len(self.c) == 0:
-            return np.full_like(Y, np.nan), np.zeros(len(Y), bool)
-        X = np.einsum("tij,ntj->nti", self.Jinv, Y[:, None, :] - self.c[None])       # (N, T, n)
-        pre = X @ self.model.Cf.T + self.model.df                                       # (N, T, L)
-        scale = 1e-9 * np.maximum(1.0, np.abs(pre))
-        sig = np.where(self.bits, 1.0, -1.0)[None]                                     # (1, T, L)
-        valid = np.all(sig * pre >= -scale, axis=2) & np.all(np.isfinite(X), axis=2)
-        dist = np.min(np.linalg.norm(X[:, :, None, :] - self.orbit[None, None], axis=3), axis=2)
-        dist = np.where(valid, dist, np.inf)
-        best = np.argmin(dist, axis=1)
-        found = np.isfinite(dist[np.arange(len(Y)), best])
-        out = X[np.arange(len(Y)), best]
-        out[~found] = np.nan
+        N, n = Y.shape
+        out = np.full_like(Y, np.nan)
+        T = len(self.c)
+        if T == 0 or N == 0:
+            return out, np.zeros(N, bool)
+        if self.lo is not None:
+            cand = np.all((Y[:, None, :] >= self.lo[None]) & (Y[:, None, :] <= self.hi[None]), axis=2)
+        else:
+            cand = np.ones((N, T), bool)
+        ii, tt = np.nonzero(cand)
+        best = np.full(N, np.inf)
+        for s in range(0, len(ii), 200_000):
+            i, t = ii[s:s + 200_000], tt[s:s + 200_000]
+            X = np.einsum("kij,kj->ki", self.Jinv[t], Y[i] - self.c[t])
+            pre = X @ self.model.Cf.T + self.model.df
+            valid = np.all(self.sig[t] * pre >= -1e-9 * np.maximum(1.0, np.abs(pre)), axis=1) & np.all(np.isfinite(X), axis=1)
+            if not valid.any():
+                continue
+            i, X = i[valid], X[valid]
+            d = _orbit_dist(X, self.orbit)
+            order = np.lexsort((d, i))                  # nearest to the orbit per point
+            i, X, d = i[order], X[order], d[order]
+            first = np.ones(len(i), bool)
+            first[1:] = i[1:] != i[:-1]
+            for a, x, dd in zip(i[first], X[first], d[first]):
+                if dd < best[a]:
+                    best[a] = dd
+                    out[a] = x
+        found = np.isfinite(best)
         return out, found
 
 
@@ -169,12 +197,13 @@ def sample_manifold(result, N: int, seed: int = 0, with_pieces: bool = False):
 
 
 def delta_sigma_points(model, orbit_points: np.ndarray, side: str, manifold_points: np.ndarray, box,
-                       regions=None, n_box: int = 2000, K: int = 60, seed: int = 0,
+                       cells=None, n_box: int = 2000, K: int = 60, seed: int = 0,
                        manifold_inverse=None) -> Quality:
     """Δσ for a manifold given by points (ours sampled from pieces, or a baseline's).
 
-    ``manifold_inverse``: optional step(X, k, idx) for the manifold points (unstable side),
-    e.g. an :class:`ItineraryInverse`; default: the greedy branch inverse.
+    ``cells``: a :class:`graph.stable.CellIndex` of the box (built when needed for the
+    inverse); ``manifold_inverse``: optional step(X, k, idx) for the manifold points
+    (unstable side), e.g. an :class:`ItineraryInverse`; default: the greedy branch inverse.
     """
     t0 = time.perf_counter()
     rng = np.random.default_rng(seed)
@@ -184,11 +213,11 @@ def delta_sigma_points(model, orbit_points: np.ndarray, side: str, manifold_poin
         step = lambda X, k, idx: model.f(X)
         mstep = step
     else:
-        if regions is None:
-            from symbolic.regions import enumerate_regions
+        if cells is None:
+            from .stable import CellIndex
 
-            regions = enumerate_regions(model, box=(lo, hi)).regions
-        inv = BranchInverse(model, regions, P)
+            cells = CellIndex(model, box)
+        inv = BranchInverse(model, cells.cells, P, cells.image_lo, cells.image_hi)
         step = lambda Y, k, idx: inv(Y)[0]
         mstep = manifold_inverse or step
     U = lo + (hi - lo) * rng.uniform(size=(n_box, len(lo)))
@@ -201,19 +230,114 @@ def delta_sigma_points(model, orbit_points: np.ndarray, side: str, manifold_poin
     return Quality(I - med, I, med, dmax, K, len(dm), n_box, time.perf_counter() - t0, dm, db)
 
 
-def delta_sigma(model, result, n_manifold: int = 2000, n_box: int = 2000, K: int | None = None,
-                seed: int = 0, box=None) -> Quality:
-    """Δσ of a :class:`graph.manifolds.ManifoldResult` (points sampled on its pieces)."""
-    X, owner = sample_manifold(result, n_manifold, seed, with_pieces=True)
-    P = np.array([[float(v) for v in p] for p in result.orbit.points])
-    K = K if K is not None else result.depth + 40
-    regions, minv = None, None
-    if result.side == "unstable":
-        from symbolic.regions import enumerate_regions
+def _tc_float(local) -> np.ndarray:
+    Tc = local.norm.Tc
+    k = Tc.nrows()
+    if local.exact:
+        return np.array([[float(fraction_of(Tc[i, j])) for j in range(k)] for i in range(k)])
+    return np.array([[float(Tc[i, j].mid()) for j in range(k)] for i in range(k)])
 
-        b = result.box if box is None else box
-        regions = enumerate_regions(model, box=tuple(np.array([float(v) for v in x]) for x in b)).regions
-        minv = ItineraryInverse(model, [tuple(reversed(result.pieces[i].itinerary)) for i in owner],
-                                result.orbit.regions)
-    return delta_sigma_points(model, P, result.side, X, result.box if box is None else box,
-                              regions=regions, n_box=n_box, K=K, seed=seed, manifold_inverse=minv)
+
+def orbits_along_pieces(model, result, owner: np.ndarray, B: np.ndarray, K: int) -> np.ndarray:
+    """Orbits (N, K + 1, n) of manifold points given as (piece index, parameters).
+
+    Stable side: forward orbits f^j(x); unstable side: the backward orbit along the branch
+    that produced the point. Both are followed in the pieces' parameters (``info["chain"]``)
+    down to the local piece, then with the local linear dynamics T_c in adapted coordinates
+    (one step of F = f^k; the k − 1 intermediate points of a cycle by float branch steps), so
+    that no rounding error is amplified along the unstable (resp. stable) direction.
+    """
+    n = model.n
+    out = np.full((len(B), K + 1, n), np.nan)
+    Tc = _tc_float(result.local)
+    p0 = np.array([float(v) for v in result.orbit.points[0]])
+    regions = list(result.orbit.regions)
+    k = len(regions)
+    unstable = result.side == "unstable"
+    for pi in np.unique(owner):
+        sel = np.nonzero(owner == pi)[0]
+        P = result.pieces[pi]
+        b = B[sel]
+        t = 0
+        out[sel, 0] = P.of + b @ P.Uf.T
+        while "chain" in P.info and t < K:
+            par, A, a = P.info["chain"]
+            b = b @ A.T + a
+            P = par
+            t += 1
+            out[sel, t] = P.of + b @ P.Uf.T
+        U = P.Uf                                   # terminal piece: the local piece's parameters
+        base = b
+        m = 0
+        while t < K:
+            m += 1
+            t += 1
+            q, r = divmod(m, k)
+            if r == 0:
+                base = base @ Tc.T
+                out[sel, t] = p0 + base @ U.T
+                continue
+            X = p0 + base @ U.T
+            if unstable:
+                for j in range(r):
+                    Jj, cj = model.affine_pieces_float(bits_to_array([regions[(-1 - j) % k]], model.L))
+                    X = (X - cj[0]) @ np.linalg.pinv(Jj[0]).T
+            else:
+                for j in range(r):
+                    X = model.f(X)
+            out[sel, t] = X
+    return out
+
+
+def _delta_from_orbits(orbits: np.ndarray, P: np.ndarray) -> np.ndarray:
+    x0 = orbits[:, 0]
+    d0 = _orbit_dist(x0, P) ** 2
+    N, K1, n = orbits.shape
+    d = _orbit_dist(orbits[:, 1:].reshape(-1, n), P).reshape(N, K1 - 1) ** 2
+    d = np.where(np.isfinite(d), d, np.inf)
+    return np.min(d, axis=1) / np.maximum(d0, 1e-300)
+
+
+def delta_sigma(model, result, n_manifold: int = 2000, n_box: int = 2000, K: int | None = None,
+                seed: int = 0, box=None, along: str = "pieces", cells=None) -> Quality:
+    """Δσ of a :class:`graph.manifolds.ManifoldResult` (points sampled on its pieces).
+
+    ``K`` (steps): default depth + enough steps for the local contraction θ to reach 1e-9.
+
+    ``along='pieces'`` (default): the manifold points' orbits are followed exactly along the
+    pieces (:func:`orbits_along_pieces`); ``along='map'``: iterated with the float map (f,
+    or the inverse branches of the piece's itinerary), as a sampling method would — then
+    rounding errors grow along the unstable (resp. stable) direction.
+    Random box points are iterated with the float map in both cases.
+    """
+    t0 = time.perf_counter()
+    rng = np.random.default_rng(seed)
+    pieces = [i for i, p in enumerate(result.pieces) if p.k > 0]
+    P = np.array([[float(v) for v in p] for p in result.orbit.points])
+    if K is None:       # enough steps to contract the local piece by ~1e-9 in the adapted norm
+        theta = min(float(result.local.contraction), 0.999)
+        K = result.depth + int(min(400, max(40, np.ceil(-9 / np.log10(theta)) * len(result.orbit.regions))))
+    b = result.box if box is None else box
+    if not pieces:
+        raise ValueError("no pieces of positive dimension")
+    per = max(1, n_manifold // len(pieces))
+    chosen = [pieces[i] for i in rng.permutation(len(pieces))[: max(1, n_manifold // per)]]
+    Bs = [sample_params(result.pieces[i], per, rng) for i in chosen]
+    owner = np.repeat(chosen, [len(x) for x in Bs])
+    if along == "map":
+        X = np.concatenate([result.pieces[i].of + Bi @ result.pieces[i].Uf.T for i, Bi in zip(chosen, Bs)])
+        minv = None
+        if result.side == "unstable":
+            minv = ItineraryInverse(model, [tuple(reversed(result.pieces[i].itinerary)) for i in owner],
+                                    result.orbit.regions)
+        return delta_sigma_points(model, P, result.side, X, b, cells=cells, n_box=n_box, K=K, seed=seed,
+                                  manifold_inverse=minv)
+    orbits = orbits_along_pieces(model, result, owner, np.concatenate(Bs), K)
+    dm = _delta_from_orbits(orbits, P)
+    q = delta_sigma_points(model, P, result.side, orbits[:1, 0], b, cells=cells, n_box=n_box, K=K, seed=seed)
+    db = q.delta_box
+    finite = dm[np.isfinite(dm)]
+    dmax = float(finite.max()) if len(finite) else np.inf
+    med = float(np.median(finite)) if len(finite) else np.inf
+    I = float(np.mean(db > dmax))
+    return Quality(I - med, I, med, dmax, K, len(dm), n_box, time.perf_counter() - t0, dm, db)

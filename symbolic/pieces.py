@@ -19,6 +19,9 @@ Operations
     space of ``J_t x = o - c_t + U b``), :func:`split` (cut a piece along the hyperplane
     arrangement, visiting only the cells it enters: hyperplanes that do not cross the
     piece are never split on), :func:`clip_to_box`, :func:`chebyshev` (thickness by LP),
+    ``info["chain"] = (parent, A, a)``: the parent piece (the one mapped to produce this one)
+    and its parameters ``b_parent = A b + a`` (floats), so orbits along the manifold can be
+    followed in parameter space, without amplifying rounding errors,
     :func:`vertices` (parameter dimension <= 3), :func:`sample`, :func:`contains`,
     :func:`normalize` (recentre + orthonormalise the basis, exactly for exact pieces, so the
     floating-point decisions stay well conditioned at any depth).
@@ -51,7 +54,7 @@ from .rationals import column, fraction_of, to_float
 
 __all__ = [
     "Piece", "make_piece", "segment", "image", "affine_image", "preimage", "split", "clip_to_box",
-    "add_halfspaces", "chebyshev", "vertices", "vertices_exact", "sample", "contains",
+    "add_halfspaces", "chebyshev", "vertices", "vertices_exact", "sample", "sample_params", "contains",
     "normalize", "prune", "hyperplane_forms", "interval", "to_exact_box", "same_hull",
     "difference_same_hull",
 ]
@@ -260,7 +263,8 @@ def image(P: Piece, model, region: str | None = None) -> Piece:
     """f(P) = f_s(P) for P in the closure of region s (default: P.region); itinerary extended."""
     s = P.region if region is None else region
     J, c = model.affine_piece(s)
-    out = affine_image(P, J, c, itinerary=P.itinerary + (s,), depth=P.depth + 1, region="", on_hyperplanes=())
+    out = affine_image(P, J, c, itinerary=P.itinerary + (s,), depth=P.depth + 1, region="", on_hyperplanes=(),
+                       info={"chain": (P, np.eye(P.k), np.zeros(P.k))})
     return normalize(out)
 
 
@@ -313,13 +317,71 @@ def _normalized(Gf, gf):
     return Gf[keep] / norms[keep, None], gf[keep] / norms[keep]
 
 
-def chebyshev(P: Piece, cap: float = 1e6):
-    """(radius, centre) of the largest ball inside P's parameter polytope (float LP).
+def _polygon_2d(A: np.ndarray, a: np.ndarray, R: float):
+    """Vertices (ccw) of {b ∈ R^2 : A b <= a} ∩ [−R, R]^2 by successive clipping; None if empty."""
+    poly = np.array([[-R, -R], [R, -R], [R, R], [-R, R]], float)
+    for h, c in zip(A, a):
+        vals = poly @ h - c
+        eps = 1e-12 * max(1.0, abs(c), float(np.abs(poly).max()))
+        vals[np.abs(vals) <= eps] = 0.0                 # on the line counts as inside
+        if np.all(vals <= 0):
+            continue
+        if np.all(vals > 0):
+            return None
+        m = len(poly)
+        new = []
+        for i in range(m):
+            p, q = poly[i], poly[(i + 1) % m]
+            vp, vq = vals[i], vals[(i + 1) % m]
+            if vp <= 0:
+                new.append(p)
+            if (vp <= 0) != (vq <= 0):
+                new.append(p + (vp / (vp - vq)) * (q - p))
+        if len(new) < 3:
+            return None
+        poly = np.array(new)
+    # drop repeated and collinear points: only true vertices remain
+    keep = []
+    m = len(poly)
+    scale = max(1.0, float(np.abs(poly).max()))
+    for i in range(m):
+        p, q, r = poly[i - 1], poly[i], poly[(i + 1) % m]
+        cross = (q[0] - p[0]) * (r[1] - q[1]) - (q[1] - p[1]) * (r[0] - q[0])
+        if np.linalg.norm(q - p) > 1e-12 * scale and abs(cross) > 1e-12 * scale * scale:
+            keep.append(q)
+    return np.array(keep) if len(keep) >= 3 else None
 
-    ``radius`` is ``-inf`` when the polytope is empty; capped at ``cap``. After
-    :func:`normalize` the basis is orthonormal, so the radius is geometric.
+
+def _cheb_2d(P: Piece):
+    """Fast k = 2 path: (inner radius, centre, vertices) without an LP, or None to fall back."""
+    A, a = _normalized(P.Gf, P.gf)
+    if A is None:
+        return -np.inf, None, None
+    R = 1e4 * max(1.0, float(np.abs(a).max(initial=0)))
+    V = _polygon_2d(A, a, R)
+    if V is None:
+        return -np.inf, None, None
+    if np.abs(V).max() >= R * (1 - 1e-9):
+        return None                                  # unbounded (or huge): let the LP decide
+    c = V.mean(axis=0)
+    r = float(np.min(a - A @ c)) if len(a) else np.inf
+    return r, c, V
+
+
+def chebyshev(P: Piece, cap: float = 1e6):
+    """(radius, centre) of a large ball inside P's parameter polytope.
+
+    The largest such ball (Chebyshev centre, float LP) for k >= 3; for k = 2 the vertex
+    centroid of the polygon (found by clipping, no LP) and its distance to the nearest
+    edge, a lower bound of the inradius; exact interval midpoint for k = 1. ``radius`` is
+    ``-inf`` when the polytope is empty; capped at ``cap``. After :func:`normalize` the
+    basis is orthonormal, so the radius is geometric.
     """
     k = P.k
+    if k == 2:
+        fast = _cheb_2d(P)
+        if fast is not None:
+            return fast[0], fast[1]
     if k == 0:
         ok = np.all(P.gf >= -1e-12)
         return (np.inf if ok else -np.inf), np.zeros(0)
@@ -383,6 +445,10 @@ def _param_vertices(P: Piece, center=None) -> np.ndarray | None:
         if not (np.isfinite(lo) and np.isfinite(hi)) or lo > hi:
             return None
         return np.array([[lo], [hi]])
+    if k == 2:
+        fast = _cheb_2d(P)
+        if fast is not None:
+            return fast[2] if fast[2] is not None and fast[0] > 0 else None
     A, a = _normalized(P.Gf, P.gf)
     if A is None:
         return None
@@ -449,20 +515,30 @@ def vertices_exact(P: Piece) -> list[tuple[Fraction, ...]] | None:
         return None
     A, a = P.Gf, P.gf
     out = []
-    for v in V:
+    scale = max(1.0, float(np.abs(V).max()))
+    keep_idx = []
+    for vi, v in enumerate(V):
         slack = np.abs(A @ v - a) / np.maximum(np.linalg.norm(A, axis=1), 1e-300)
         order = np.argsort(slack)
         rows = []
-        for i in order[: 3 * P.k + 3]:
+        for i in order:
+            if slack[i] > 1e-7 * scale:             # only constraints active at this vertex
+                break
             trial = rows + [int(i)]
             if _qrows(P.G, trial).rank() == len(trial):
                 rows = trial
             if len(rows) == P.k:
                 break
         if len(rows) < P.k:
-            return None
+            continue                                 # not a vertex (collinear point)
         b = _qrows(P.G, rows).solve(_qrows(P.g, rows))
+        if any(fraction_of(x) < 0 for x in (P.g - P.G * b).entries()):
+            continue                                 # degenerate choice: not a point of P
+        keep_idx.append(vi)
         out.append(P.point_exact([fraction_of(x) for x in b.entries()]))
+    V = V[keep_idx]
+    if len(out) < P.k + 1:
+        return None
     if P.k == 2:
         c = V.mean(axis=0)
         ang = np.arctan2(V[:, 1] - c[1], V[:, 0] - c[0])
@@ -591,10 +667,15 @@ def normalize(P: Piece, center=None) -> Piece:
         S = Rq.inv()
         o = P.origin + P.basis * c
         out = _build(P, o, P.basis * S, P.G * S, P.g - P.G * c)
+        Sf, cf = _f(S), _f(c)[:, 0]
     else:
         S = np.linalg.inv(np.triu(R))
         c = np.asarray(center, float)
         out = _build(P, P.of + Uf @ c, Uf @ S, P.Gf @ S, P.gf - P.Gf @ c)
+        Sf, cf = S, c
+    if "chain" in P.info:                   # parent parameters: b_par = A b_P + a = A (c + S b) + a
+        par, A, a = P.info["chain"]
+        out.info["chain"] = (par, A @ Sf, A @ cf + a)
     return _normalize_1d(out) if k == 1 else out
 
 
@@ -730,6 +811,7 @@ def _split_nd(P: Piece, model, tol, near) -> list[Piece]:
                 on.append(i)
     # which hyperplanes change sign over the piece (vertex ranges for k <= 3, LPs otherwise)
     work = [(P, V, r, c, {})]
+    split_on: dict = {}                 # id(sub-piece) -> hyperplanes whose rows it already has
     for i in range(L):
         if i in on:
             continue
@@ -761,6 +843,7 @@ def _split_nd(P: Piece, model, tol, near) -> list[Piece]:
                 VQs, rQs, cQs = geom(Qs)
                 if cQs is None or rQs <= tol * scale:
                     continue
+                split_on[id(Qs)] = split_on.get(id(Q), ()) + (i,)
                 nxt.append((Qs, VQs, rQs, cQs, {**fixed, i: sgn}))
         work = nxt
     out = []
@@ -769,7 +852,7 @@ def _split_nd(P: Piece, model, tol, near) -> list[Piece]:
         # keep the region exact: add rows of hyperplanes that come close but were not split on
         extra = []
         for i in range(L):
-            if i in on or fixed.get(i) == 0:
+            if i in on or fixed.get(i) == 0 or i in split_on.get(id(Q), ()):
                 continue
             sgn = 1 if bits[i] == "1" else -1
             mn, mx = _linear_range(Q, Hf[i], hf[i], VQ)
@@ -848,7 +931,12 @@ def preimage(P: Piece, model, region: str, box=None, tol: float = DEFAULT_TOL) -
         Gr = -(sig[:, None] * (model.Cf @ Nx))
         gr = sig * (model.Cf @ x0 + model.df)
         Q = Piece(x0, Nx, np.vstack([P.Gf @ Nb, Gr]), np.concatenate([P.gf - P.Gf @ b0, gr]), False)
-    Q = Q.with_(region=region, itinerary=(region,) + P.itinerary, depth=P.depth + 1)
+    if P.exact:
+        Nbf, b0f = _f(Nb) if Nb.ncols() else np.zeros((k, 0)), _f(b0)[:, 0]
+    else:
+        Nbf, b0f = Nb, b0
+    Q = Q.with_(region=region, itinerary=(region,) + P.itinerary, depth=P.depth + 1,
+                info={"chain": (P, np.asarray(Nbf, float).reshape(k, -1), np.asarray(b0f, float))})
     if Q.k > 0:
         if box is not None:
             Q = _clip_unbounded(Q, box)
@@ -885,16 +973,21 @@ def _clip_unbounded(Q: Piece, box) -> Piece | None:
 
 def sample(P: Piece, N: int, rng: np.random.Generator | None = None, steps: int = 5) -> np.ndarray:
     """N float points of P (hit-and-run in parameter space from an inner point; N × n)."""
+    B = sample_params(P, N, rng, steps)
+    return P.of + B @ P.Uf.T
+
+
+def sample_params(P: Piece, N: int, rng: np.random.Generator | None = None, steps: int = 5) -> np.ndarray:
+    """N float parameter vectors b of P (N × k): uniform for k = 1, hit-and-run otherwise."""
     rng = np.random.default_rng(0) if rng is None else rng
     if P.k == 0:
-        return np.repeat(P.of[None], N, axis=0)
+        return np.zeros((N, 0))
     if P.k == 1:
         lo, hi = _interval_f(P)
-        t = rng.uniform(lo, hi, size=N)
-        return P.of + t[:, None] * P.Uf[:, 0]
+        return rng.uniform(lo, hi, size=(N, 1))
     r, c = chebyshev(P)
     if c is None:
-        return np.zeros((0, P.n))
+        return np.zeros((0, P.k))
     A, a = _normalized(P.Gf, P.gf)
     b = c.copy()
     out = []
@@ -910,7 +1003,7 @@ def sample(P: Piece, N: int, rng: np.random.Generator | None = None, steps: int 
             tmin = np.max(tt[Ad < -1e-300], initial=-np.inf)
             if np.isfinite(tmin) and np.isfinite(tmax) and tmax > tmin:
                 b = b + rng.uniform(tmin, tmax) * d
-        out.append(P.point(b))
+        out.append(b.copy())
     return np.array(out)
 
 
