@@ -337,11 +337,15 @@ def _basin_rows(basin, info, accepted: set, rows, sections, figs):
         rows.append(ClaimRow(a.id, f"{desc}: trapping polytope (f maps it into itself)" if a.traps else
                              f"{desc} (from long trajectories)",
                              "certified" if a.id in cert_att else ("numerical" if not a.traps else "refused"),
-                             theorem="exact vertex images" if a.traps else "long trajectories"))
+                             theorem="exact vertex images" if a.traps else "long trajectories",
+                             claim_id=", ".join(t.id for t in a.traps)))
     total = int(mask.size)
     ncert = int(mask.sum())
+    label_ids = [c["id"] for c in info["claims"] if c["type"] == "basin-labels" and c["id"] in accepted
+                 and c["id"].startswith("labels:")]
     rows.append(ClaimRow("basin map", f"{ncert} of {total} grid points' basin labels (exact iteration into a "
-                         "certified trap)", "certified" if ncert else "numerical", theorem="exact set iteration"))
+                         "certified trap)", "certified" if ncert else "numerical", theorem="exact set iteration",
+                         claim_id=", ".join(label_ids)))
     for b in basin.boundaries:
         rows.append(ClaimRow(getattr(b.saddle, "id", "saddle"), "stable manifold separates basins "
                              f"{' | '.join(map(str, getattr(b, 'separates', ()) or ()))}", "numerical",
