@@ -165,6 +165,10 @@ def plot_manifolds(model, results, path: str | None = None, trajectory: np.ndarr
             ax.set_ylim(lo[1], hi[1])
         if three:
             ax.set_zlim(lo[2], hi[2])
+    if not three:
+        handles, labs = ax.get_legend_handles_labels()
+        if handles:
+            ax.legend(loc="upper right", fontsize=8, markerscale=8, framealpha=0.8)
     ax.set_xlabel(labels[0])
     if d > 1:
         ax.set_ylabel(labels[1])
