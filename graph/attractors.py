@@ -216,6 +216,94 @@ def _enlarge(model, pts, regs, JF, norm, rounds: int = 10, theta_max: Fraction =
     return best
 
 
+def _eigen_norm(JF: flint.fmpq_mat, max_cond: float = 1e8):
+    """An adapted product-polytope norm from the real eigenbasis of J_F, or None.
+
+    For a diagonalisable J_F (well-conditioned eigenvectors: the generic case of trained
+    models) W = [v_1, …, x_j, y_j, …] (real eigenvectors; real and imaginary parts of the
+    complex ones, λ = α + iβ acting as the rotation–scaling [[α, β], [−β, α]] on (x_j, y_j))
+    makes ``W^{-1} J_F W`` block diagonal up to the rounding of W to short dyadics. A complex
+    block of modulus ρ gets the inscribed rational N-gon with ρ / cos(π/N) well below 1.
+    The contraction bound θ is then proven exactly (:func:`_theta`); None when J_F is
+    (nearly) defective or θ >= 1 (the Schur-based :func:`graph.local.adapted_norm` handles
+    Jordan blocks).
+    """
+    import math
+
+    from .local import AdaptedNorm, rational_polygon
+
+    Jf = to_float(JF)
+    n = Jf.shape[0]
+    w, V = np.linalg.eig(Jf)
+    rho_max = float(np.max(np.abs(w))) if n else 0.0
+    if not rho_max < 1:
+        return None
+    cols, blocks, sizes_rho = [], [], []
+    used = set()
+    order = sorted(range(n), key=lambda i: -abs(w[i]))
+    for i in order:
+        if i in used:
+            continue
+        lam = w[i]
+        if abs(lam.imag) <= 1e-12 * max(1.0, abs(lam)):
+            v = V[:, i].real
+            cols.append(v / np.linalg.norm(v))
+            blocks.append((len(cols) - 1, 1))
+            used.add(i)
+            continue
+        j = min((k for k in range(n) if k not in used and k != i), key=lambda k: abs(w[k] - np.conj(lam)), default=None)
+        if j is None or abs(w[j] - np.conj(lam)) > 1e-8 * max(1.0, abs(lam)):
+            return None
+        used.update((i, j))
+        v = V[:, i] if lam.imag > 0 else V[:, j]
+        x, y = v.real, v.imag
+        sc = np.linalg.norm(np.concatenate([x, y]))
+        st = len(cols)
+        cols.extend([x / sc, y / sc])
+        blocks.append((st, 2))
+        sizes_rho.append(abs(lam))
+    Vr = np.column_stack(cols)
+    if not np.isfinite(Vr).all() or np.linalg.cond(Vr) > max_cond:
+        return None
+    slack = (1 - rho_max) / 3
+    N = 8
+    for r in sizes_rho:
+        while r / math.cos(math.pi / N) > 1 - slack and N < 1 << 14:
+            N *= 2
+    if any(r / math.cos(math.pi / N) >= 1 for r in sizes_rho):
+        return None
+    W = flint.fmpq_mat(n, n)
+    for a in range(n):
+        for b in range(n):
+            q = _dyadic(float(Vr[a, b]), 40)
+            W[a, b] = flint.fmpq(q.numerator, q.denominator)
+    try:
+        Winv = W.inv()
+    except ZeroDivisionError:
+        return None
+    poly = rational_polygon(N)
+    facets_poly = _polygon_facets(poly)
+    verts = [[(Fraction(1),), (Fraction(-1),)] if sz == 1 else poly for _, sz in blocks]
+    facets = [[(Fraction(1),), (Fraction(-1),)] if sz == 1 else facets_poly for _, sz in blocks]
+    Tc = Winv * JF * W
+    norm = AdaptedNorm(W, blocks, verts, facets, Fraction(0), Tc, N, Fraction(0))
+    theta = _theta(norm, Tc)
+    if not theta < 1:
+        return None
+    norm.theta = theta
+    return norm
+
+
+def _polygon_facets(V):
+    """Facets (h·c <= 1) of a counter-clockwise polygon around the origin."""
+    H = []
+    for (x0, y0), (x1, y1) in zip(V, V[1:] + V[:1]):
+        nx, ny = y1 - y0, x0 - x1
+        c = nx * x0 + ny * y0
+        H.append((nx / c, ny / c))
+    return H
+
+
 def _dyadic_below(x: Fraction, bits: int = 20) -> Fraction:
     """A short dyadic rational in (0, x] close to x (x > 0)."""
     q = _dyadic(float(x) * (1 - 2.0 ** -(bits - 2)), bits)
@@ -241,9 +329,11 @@ def trapping_polytope(model, orbit, rotation: int = 0, max_radius: Fraction | No
     pts = tuple(orbit.points[j:] + orbit.points[:j])
     regs = tuple(orbit.regions[j:] + orbit.regions[:j])
     JF, _ = compose_itinerary(model, regs)
-    norm = adapted_norm(JF, exact=True)
-    if optimize:
-        norm = _enlarge(model, pts, regs, JF, norm)
+    norm = _eigen_norm(JF)
+    if norm is None:
+        norm = adapted_norm(JF, exact=True)
+        if optimize and model.n <= 4:
+            norm = _enlarge(model, pts, regs, JF, norm)
     W = norm.W
     rmax = _region_radius(model, pts, regs, W, norm)
     scale = max([1.0] + [abs(float(v)) for p in pts for v in p])
