@@ -45,7 +45,7 @@ from .attractors import LABEL_DIVERGED, LABEL_SADDLE, LABEL_UNRESOLVED, capture,
 
 __all__ = ["Slice", "make_slice", "BasinMap", "label_points", "basin_map", "BoundaryPiece", "Boundary",
            "trace_boundaries", "agreement", "exact_distance2", "boundary_distances", "volume_fractions",
-           "BasinResult", "compute_basins", "slice_segment"]
+           "BasinResult", "compute_basins", "slice_segment", "default_depth"]
 
 
 # ----------------------------------------------------------------------------- slices
@@ -906,15 +906,22 @@ def _trace_box(model, sl: Slice, attractors, factor: Fraction = Fraction(2), vis
     return tuple(lo), tuple(hi)
 
 
+def default_depth(n: int) -> int:
+    """Default stable-manifold tracing depth: 100 for n <= 3, 10 for n <= 6, else 2."""
+    return 100 if n <= 3 else (10 if n <= 6 else 2)
+
+
 def compute_basins(model, slice_: Slice | None = None, resolution: int = 200, max_period: int = 1,
-                   orbits=None, attractors=None, boundaries: bool = True, depth: int = 100,
+                   orbits=None, attractors=None, boundaries: bool = True, depth: int | None = None,
                    budget: int = 5000, max_steps: int = 2000, box=None, seed: int = 0,
                    progress=None, **slice_kw) -> BasinResult:
     """Attractors, basin map, traced boundaries and the measures, in one call.
 
     ``slice_kw`` go to :func:`make_slice` (dims, at, window, plane) when ``slice_`` is None;
     ``box``: tracing box (default: twice the slice window and the states the grid's
-    trajectories visit, see ``_trace_box``).
+    trajectories visit, see ``_trace_box``). ``depth``: preimage steps of the stable
+    manifolds (default :func:`default_depth`: tracing (n−1)-dimensional pieces by LPs gets
+    expensive in high dimension).
     """
     timings = {}
     t0 = time.perf_counter()
@@ -933,6 +940,8 @@ def compute_basins(model, slice_: Slice | None = None, resolution: int = 200, ma
     tbox = (tuple(Fraction(v) for v in tbox[0]), tuple(Fraction(v) for v in tbox[1]))
     bds = []
     t2 = time.perf_counter()
+    if depth is None:
+        depth = default_depth(model.n)
     if boundaries:
         bds = trace_boundaries(model, attractors, tbox, sl, depth, budget, max_steps, progress)
     timings["boundaries"] = time.perf_counter() - t2

@@ -33,7 +33,8 @@ def register(sub) -> None:
     p.add_argument("--resolution", type=int, default=200, metavar="N", help="grid points per side (default 200)")
     p.add_argument("--max-period", type=int, default=1, metavar="K", help="orbit search up to period K (default 1)")
     p.add_argument("--max-steps", type=int, default=2000, metavar="M", help="iterations per grid point (default 2000)")
-    p.add_argument("--depth", type=int, default=100, help="stable-manifold tracing depth (default 100)")
+    p.add_argument("--depth", type=int, default=None,
+                   help="stable-manifold tracing depth (default 100 for n <= 3, 10 for n <= 6, else 2)")
     p.add_argument("--budget", type=int, default=5000, help="stable-manifold piece budget per saddle (default 5000)")
     p.add_argument("--no-boundaries", action="store_true", help="skip tracing the stable manifolds")
     p.add_argument("--no-certify", action="store_true", help="skip the certificate (labels stay sampled)")
@@ -91,7 +92,7 @@ def run(args) -> int:
     from .certificate import write_json_atomic
 
     for name in ("resolution", "max_period", "max_steps", "depth", "budget", "certify_budget"):
-        if getattr(args, name) < 1:
+        if getattr(args, name) is not None and getattr(args, name) < 1:
             raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
     if args.resolution > 4000:
         raise UsageError("--resolution is limited to 4000")
