@@ -792,17 +792,33 @@ def _sqrt_str(d2: Fraction) -> str:
     return str(sympy.sqrt(sympy.Rational(d2.numerator, d2.denominator)))
 
 
-def boundary_distances(attractors, boundaries) -> list[dict]:
+def _sampled_distance(a, idx: int, bmap: BasinMap | None) -> float | None:
+    """Distance from the attractor's points to the nearest grid point labelled otherwise."""
+    if bmap is None:
+        return None
+    L = bmap.labels
+    other = (L != idx) & ((L >= 0) | (L == LABEL_DIVERGED))
+    if not other.any():
+        return None
+    X = bmap.slice.points(bmap.resolution)[other]
+    P = a.float_points()
+    return float(np.min(np.linalg.norm(X[:, None, :] - P[None], axis=2)))
+
+
+def boundary_distances(attractors, boundaries, bmap: BasinMap | None = None) -> list[dict]:
     """Distance from every exact attractor to its basin boundary.
 
     The boundary of attractor a: the (n−1)-pieces with a on one side (by their side labels),
     or, where no piece has side labels, all pieces of saddles whose unstable branches reach a.
     The minimum over the cycle's points and those pieces; exact (``distance2`` a rational,
     ``distance_exact`` its square root as a closed form) when the minimising piece is exact.
-    Only the traced part of the manifold (inside the tracing box) counts.
+    Only the traced part of the manifold counts: when a tracing stopped by depth or budget
+    the value is an upper bound (``upper_bound``), as is every value for parts of the
+    manifold outside the tracing box. ``sampled_distance``: the distance to the nearest grid
+    point with another label (a cross-check; on the slice only).
     """
     out = []
-    for a in attractors.attractors:
+    for idx, a in enumerate(attractors.attractors):
         if not a.exact:
             continue
         cand = []
@@ -828,6 +844,9 @@ def boundary_distances(attractors, boundaries) -> list[dict]:
             rec["nearest"] = [fraction_str(v) for v in y]
         rec["piece_region"] = bp.piece.region
         rec["piece_sides"] = list(bp.sides)
+        rec["upper_bound"] = any(b.manifold is None or b.manifold.stopped_by in ("depth", "budget")
+                                 for b, _ in cand)
+        rec["sampled_distance"] = _sampled_distance(a, idx, bmap)
         out.append(rec)
     return out
 
@@ -946,7 +965,7 @@ def compute_basins(model, slice_: Slice | None = None, resolution: int = 200, ma
         bds = trace_boundaries(model, attractors, tbox, sl, depth, budget, max_steps, progress)
     timings["boundaries"] = time.perf_counter() - t2
     agr = agreement(bmap, bds) if any(b.separating for b in bds) and not sl.flat else None
-    dist = boundary_distances(attractors, bds)
+    dist = boundary_distances(attractors, bds, bmap)
     fr = volume_fractions(bmap)
     timings["total"] = time.perf_counter() - t0
     n_exact = sum(a.exact for a in attractors.attractors)

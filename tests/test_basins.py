@@ -97,9 +97,11 @@ def test_bistable_distances_are_equal_and_exactly_two_sqrt_two(bistable_result):
     res, _ = bistable_result
     d = {r["attractor"]: r for r in res.distances}
     assert set(d) == {"P1-1", "P1-2"}
+    h = float(res.map.slice.hi[0] - res.map.slice.lo[0]) / res.map.resolution
     for r in d.values():
         assert r["exact"] and F(r["distance2"]) == 8 and r["distance_exact"] == "2*sqrt(2)"
-        assert math.isclose(r["distance"], 2 * math.sqrt(2))
+        assert math.isclose(r["distance"], 2 * math.sqrt(2)) and not r["upper_bound"]
+        assert 2 * math.sqrt(2) - h <= r["sampled_distance"] <= 2 * math.sqrt(2) + h
 
 
 def test_bistable_fractions_are_symmetric(bistable_result):

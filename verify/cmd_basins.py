@@ -155,6 +155,8 @@ def _print_text(res, cert, fractions) -> None:
         fr = fractions.get(a.id, {})
         d = dist.get(a.id)
         ds = "-" if d is None else (f"{d['distance_exact']} = {d['distance']:.6g}" if d["exact"] else f"{d['distance']:.6g} (float)")
+        if d is not None and d.get("upper_bound"):
+            ds = "<= " + ds + " (tracing stopped early)"
         print(f"{a.id:<10} {a.kind:<12} {a.period if a.period else '-':>6}  {'yes' if a.certified else 'no':<9} "
               f"{100 * fr.get('fraction', 0):6.2f}% {100 * fr.get('certified_fraction', 0):8.2f}%  {ds}")
     for lab in ("diverged", "unresolved", "boundary"):
