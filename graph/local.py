@@ -172,25 +172,32 @@ def adapted_norm(T, exact: bool, max_tries: int = 12) -> AdaptedNorm:
     Tf = to_float(T) if exact else np.array([[float(T[i, j].mid()) for j in range(k)] for i in range(k)])
     W1, blocks = _schur_adapted(Tf)
     radius = max(abs(np.linalg.eigvals(Tf))) if k else 0.0
-    eps = 0.25 * (1 - radius) / (1 + np.abs(np.linalg.solve(W1, Tf @ W1)).max())
+    S = np.linalg.solve(W1, Tf @ W1)
+    rho2 = [np.abs(np.linalg.eigvals(S[st:st + 2, st:st + 2])).max() if sz == 2 else 0.0 for st, sz in blocks]
     N = 8
-    rho2 = [np.abs(np.linalg.eigvals(Tf[st:st + 2, st:st + 2])).max() if sz == 2 else 0.0 for st, sz in blocks]
+    while any(r > math.cos(math.pi / N) - (1 - radius) / 4 for r in rho2) and N < 4096:
+        N *= 2
+    target = 1 - (1 - radius) / 8
+    # the coupling between Schur blocks i < j is scaled by eps^(j - i); eps = 2^-m, as large as
+    # possible (a float estimate first), so that rounding errors are not blown up by eps^-(j - i)
+    m = 1
+    while m < 60 and _contraction_float(S, blocks, N, 2.0 ** -m) > target:
+        m += 1
+    W1q = flint.fmpq_mat(k, k)
+    for i in range(k):
+        for j in range(k):
+            W1q[i, j] = _q(Fraction(float(W1[i, j])))              # exact binary value of the float
     for _ in range(max_tries):
-        while any(r > math.cos(math.pi / N) - (1 - radius) / 4 for r in rho2) and N < 4096:
-            N *= 2
-        scale = np.ones(k)
+        eps = Fraction(1, 2 ** m)
+        D = flint.fmpq_mat(k, k)
         for b, (st, sz) in enumerate(blocks):
-            scale[st:st + sz] = eps ** b
-        Wf = W1 * scale[None, :]
-        W = flint.fmpq_mat(k, k)
-        for i in range(k):
-            for j in range(k):
-                W[i, j] = _q(_dyadic(float(Wf[i, j]), 30))
+            for t in range(sz):
+                D[st + t, st + t] = _q(eps ** b)
+        W = W1q * D
         try:
             Winv = W.inv()
         except ZeroDivisionError:
-            eps *= 0.5
-            continue
+            raise RuntimeError("adapted basis is singular") from None
         if exact:
             Tc = Winv * T * W
         else:
@@ -198,14 +205,37 @@ def adapted_norm(T, exact: bool, max_tries: int = 12) -> AdaptedNorm:
         poly = rational_polygon(N)
         verts = [[(Fraction(1),), (Fraction(-1),)] if sz == 1 else poly for _, sz in blocks]
         facets = [[(Fraction(1),), (Fraction(-1),)] if sz == 1 else _polygon_facets(poly) for _, sz in blocks]
-        norm = AdaptedNorm(W, blocks, verts, facets, Fraction(0), Tc, N, _dyadic(float(eps), 20))
+        norm = AdaptedNorm(W, blocks, verts, facets, Fraction(0), Tc, N, eps)
         theta = _contraction_bound(norm, Tc, exact)
         if theta < 1:
             norm.theta = theta
             return norm
-        eps *= 0.25
-        N *= 2
+        m += 1
+        N = min(2 * N, 8192)
     raise RuntimeError("could not build an adapted norm (spectral radius too close to 1?)")
+
+
+def _contraction_float(S: np.ndarray, blocks, N: int, eps: float) -> float:
+    """Float estimate of θ for the block-scaled S (intervals / regular N-gons), untrusted."""
+    k = S.shape[0]
+    scale = np.ones(k)
+    for b, (st, sz) in enumerate(blocks):
+        scale[st:st + sz] = eps ** b
+    Tc = S * scale[None, :] / scale[:, None]
+    ang = -np.pi + 2 * np.pi * (np.arange(N) + 0.5) / N
+    P = np.column_stack([np.cos(ang), np.sin(ang)])
+    Hp = np.array([[(b[1] - a[1]), (a[0] - b[0])] for a, b in zip(P, np.roll(P, -1, axis=0))])
+    Hp = Hp / np.einsum("ij,ij->i", Hp, P)[:, None]
+    verts = [np.array([[1.0], [-1.0]]) if sz == 1 else P for _, sz in blocks]
+    facets = [np.array([[1.0], [-1.0]]) if sz == 1 else Hp for _, sz in blocks]
+    theta = 0.0
+    for (st, sz), F in zip(blocks, facets):
+        W = F @ Tc[st:st + sz, :]                     # (facets, k)
+        tot = np.zeros(len(F))
+        for (st2, sz2), V in zip(blocks, verts):
+            tot += np.max(W[:, st2:st2 + sz2] @ V.T, axis=1)
+        theta = max(theta, float(tot.max()))
+    return theta
 
 
 def _contraction_bound(norm: AdaptedNorm, Tc, exact: bool) -> Fraction:
