@@ -49,6 +49,7 @@ class ReportOptions:
     depth: int | None = None
     budget: int | None = None
     basins: bool = True
+    basin_boundaries: bool | None = None
     resolution: int | None = None
     chaos: bool = True
     chaos_period: int = 1
@@ -221,9 +222,16 @@ def build_report(model, opts: ReportOptions | None = None, progress=None) -> Rep
 
             from .basincert import basin_claims
 
+            trace = opts.basin_boundaries if opts.basin_boundaries is not None else model.n <= 3
             basin = compute_basins(model, resolution=opts.resolution or 160, orbits=search, seed=opts.seed,
-                                   progress=lambda m: say(f"basins: {m}"))
-            bclaims, basin_info = basin_claims(basin, orbit_claims=False, progress=lambda m: say(f"basins: {m}"))
+                                   boundaries=trace, progress=lambda m: say(f"basins: {m}"))
+            if not trace:
+                sections.append(("Basin boundaries", f"Not traced: the boundaries are {model.n - 1}-dimensional "
+                                 "stable manifolds here; tracing them is slow, so the report leaves them out by "
+                                 "default (ReportOptions.basin_boundaries=True traces them)."))
+            # in higher dimension grid points are verified one by one: cap the label claims
+            bclaims, basin_info = basin_claims(basin, orbit_claims=False, max_entries=None if model.n <= 2 else 1500,
+                                               progress=lambda m: say(f"basins: {m}"))
             have = {c["id"] for c in claims}
             for c in bclaims:
                 if c["id"] not in have:
