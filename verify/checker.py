@@ -158,14 +158,10 @@ def check_periodic_orbit(model: CheckedMap, claim, cert=None) -> str | None:
     Verifies f(z_j) = z_{j+1} exactly, minimal period, no point on a kink, and the numbers of
     eigenvalues of the product Jacobian inside/outside the unit circle (none on it).
     """
-    pts = _orbit_points(model, claim)
-    bad = _check_cycle(model, pts)
+    bad = check_periodic_orbit_existence(model, claim)
     if bad:
         return bad
-    for j, z in enumerate(pts):
-        kinks = model.kinks_at(z)
-        if kinks:
-            return f"point {j} lies on the kink of unit(s) {kinks}: not strictly inside a region"
+    pts = _orbit_points(model, claim)
     counts = locate_roots(charpoly(_product_jacobian(model, pts)))
     if counts is None:
         return "an eigenvalue could not be separated from the unit circle: hyperbolicity not proven"
@@ -232,8 +228,9 @@ def check_periodic_orbit_existence(model: CheckedMap, claim, cert=None) -> str |
     if bad:
         return bad
     for j, z in enumerate(pts):
-        if model.kinks_at(z):
-            return f"point {j} lies on a kink: not strictly inside a region"
+        kinks = model.kinks_at(z)
+        if kinks:
+            return f"point {j} lies on the kink of unit(s) {kinks}: not strictly inside a region"
     return None
 
 
