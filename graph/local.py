@@ -39,7 +39,7 @@ re-tracing L.
 >>> m = load_model(example_path("bistable"))
 >>> saddle = next(o for o in find_orbits(m, 1).orbits if o.type == "saddle")
 >>> loc = local_piece(m, saddle, "stable")
->>> loc.certified, loc.exact, loc.piece.region, loc.contraction
+>>> loc.proven, loc.exact, loc.piece.region, loc.contraction
 (True, True, '11', Fraction(1, 2))
 """
 from __future__ import annotations
@@ -262,7 +262,7 @@ class LocalPiece:
     ``piece``: L at p_0 (depth 0, region s_0); ``core``: F^{-1}(L) (unstable only) and
     ``fundamental``: the pieces of L \\ F^{-1}(L) (unstable only), all in L's parameters;
     ``subspace``: the :class:`InvariantSubspace` at p_0; ``norm``: the adapted norm;
-    ``radius``: r; ``certified``: both proofs passed; ``exact``: piece data exact over Q.
+    ``radius``: r; ``proven``: both proofs passed (search-side exact proofs; the independent checker does not re-check local pieces, so they are never called certified); ``exact``: piece data exact over Q.
     """
 
     side: str
@@ -274,7 +274,7 @@ class LocalPiece:
     subspace: object
     norm: AdaptedNorm
     radius: Fraction
-    certified: bool
+    proven: bool
     exact: bool
     message: str = ""
     checks: dict = field(default_factory=dict)
@@ -285,7 +285,7 @@ class LocalPiece:
         return self.norm.theta
 
     def to_json(self) -> dict:
-        return {"side": self.side, "dimension": self.dim, "certified": self.certified, "exact": self.exact,
+        return {"side": self.side, "dimension": self.dim, "proven": self.proven, "exact": self.exact,
                 "contraction_upper": str(self.norm.theta), "radius": str(self.radius),
                 "blocks": [sz for _, sz in self.norm.blocks], "polygon_sides": self.norm.N,
                 "subspace": self.subspace.to_json(), "message": self.message}

@@ -142,10 +142,10 @@ def lozi_manifolds():
     return m, saddle, wu, ws
 
 
-def test_lozi_local_pieces_are_enclosure_based_and_certified(lozi_manifolds):
+def test_lozi_local_pieces_are_enclosure_based_and_proven(lozi_manifolds):
     m, saddle, wu, ws = lozi_manifolds
     for res in (wu, ws):
-        assert res.local.certified and not res.local.exact and not res.exact
+        assert res.local.proven and not res.local.exact and not res.exact
         assert res.local.contraction < 1
     # the local unstable direction is the eigenvector (2 λ_u, 1), λ_u = (-17 - √489)/20
     lam = (-17 - np.sqrt(489)) / 20
@@ -405,7 +405,7 @@ def test_points_on_stable_pieces_reach_the_local_piece_and_converge(data):
 def test_every_piece_lies_in_the_closure_of_its_region(data, side):
     m, o = _saddle(data)
     res = trace_manifold(m, o, side, depth=4, budget=150, box=_box(o), box_fraction=False)
-    assert res.local.certified and res.local.contraction < 1
+    assert res.local.proven and res.local.contraction < 1
     for P in res.pieces:
         assert len(P.region) == m.L
         V = vertices_exact(P) if P.exact else None
