@@ -60,6 +60,13 @@ __all__ = [
 ]
 
 DEFAULT_TOL = 1e-10
+#: pieces of parameter dimension >= 2 whose inner radius is below this (relative to the
+#: coordinates' scale) are treated as empty: deciding such slivers is ill-conditioned in floats
+SLIVER = 1e-8
+
+
+def _thin(r, k: int, tol: float, scale: float) -> bool:
+    return r <= (tol if k <= 1 else max(tol, SLIVER)) * scale
 
 
 # ----------------------------------------------------------------------------- exact helpers
@@ -340,16 +347,47 @@ def _polygon_2d(A: np.ndarray, a: np.ndarray, R: float):
         if len(new) < 3:
             return None
         poly = np.array(new)
-    # drop repeated and collinear points: only true vertices remain
-    keep = []
-    m = len(poly)
+    # re-solve every point from its two most active constraints, merge repeated points, then
+    # drop points where the boundary runs straight on: only true vertices remain
+    if np.abs(poly).max() < R * (1 - 1e-9):
+        poly = _polish_2d(poly, A, a)
     scale = max(1.0, float(np.abs(poly).max()))
-    for i in range(m):
-        p, q, r = poly[i - 1], poly[i], poly[(i + 1) % m]
-        cross = (q[0] - p[0]) * (r[1] - q[1]) - (q[1] - p[1]) * (r[0] - q[0])
-        if np.linalg.norm(q - p) > 1e-12 * scale and abs(cross) > 1e-12 * scale * scale:
-            keep.append(q)
-    return np.array(keep) if len(keep) >= 3 else None
+    pts = []
+    for q in poly:
+        if not pts or np.linalg.norm(q - pts[-1]) > 1e-13 * scale:
+            pts.append(q)
+    while len(pts) > 1 and np.linalg.norm(pts[0] - pts[-1]) <= 1e-13 * scale:
+        pts.pop()
+    changed = True
+    while changed and len(pts) >= 3:
+        changed = False
+        for i in range(len(pts)):
+            p, q, r = pts[i - 1], pts[i], pts[(i + 1) % len(pts)]
+            u, v = q - p, r - q
+            sine = abs(u[0] * v[1] - u[1] * v[0]) / max(np.linalg.norm(u) * np.linalg.norm(v), 1e-300)
+            if sine < 1e-9 and float(u @ v) > 0:
+                del pts[i]
+                changed = True
+                break
+    return np.array(pts) if len(pts) >= 3 else None
+
+
+def _polish_2d(V: np.ndarray, A: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """Re-solve each clipped vertex from its two most active, non-parallel constraints."""
+    out = V.copy()
+    scale = max(1.0, float(np.abs(V).max()))
+    for j, v in enumerate(V):
+        slack = a - A @ v
+        order = np.argsort(np.abs(slack))
+        i0 = order[0]
+        for i1 in order[1:]:
+            if abs(slack[i1]) > 1e-6 * scale:
+                break
+            M = A[[i0, i1]]
+            if abs(np.linalg.det(M)) > 1e-9:
+                out[j] = np.linalg.solve(M, a[[i0, i1]])
+                break
+    return out
 
 
 def _cheb_2d(P: Piece):
@@ -568,11 +606,12 @@ def _linear_range(P: Piece, w: np.ndarray, w0: float = 0.0, V=None):
     return out[0], out[1]
 
 
-def prune(P: Piece, V: np.ndarray | None = None, rel: float = 1e-9) -> Piece:
+def prune(P: Piece, V: np.ndarray | None = None, rel: float = 1e-6) -> Piece:
     """Drop inequalities that are slack at every vertex (k <= 3) — redundant ones.
 
-    Only rows with a clear slack (> ``rel`` relative) are dropped, so exactness of the
-    remaining description is never traded for a rounding error.
+    Only rows with a clear slack (> ``rel`` relative) at every vertex are dropped, so a
+    facet is never lost to a rounding error in the float vertices (a nearly redundant row
+    is simply kept).
     """
     if P.k == 0 or P.k > 3:
         return _prune_lp(P) if P.k > 3 else P
@@ -802,7 +841,7 @@ def _split_nd(P: Piece, model, tol, near) -> list[Piece]:
         return V, r, c
 
     V, r, c = geom(P)
-    if c is None or r <= tol * scale:
+    if c is None or _thin(r, P.k, tol, scale):
         return []
     on = []
     if P.exact:
@@ -841,7 +880,7 @@ def _split_nd(P: Piece, model, tol, near) -> list[Piece]:
                     Gn, gn = -sgn * Hf[i:i + 1], np.array([sgn * hf[i]])
                 Qs = _add_param_rows(Q, Gn, gn)
                 VQs, rQs, cQs = geom(Qs)
-                if cQs is None or rQs <= tol * scale:
+                if cQs is None or _thin(rQs, Qs.k, tol, scale):
                     continue
                 split_on[id(Qs)] = split_on.get(id(Q), ()) + (i,)
                 nxt.append((Qs, VQs, rQs, cQs, {**fixed, i: sgn}))
@@ -943,10 +982,14 @@ def preimage(P: Piece, model, region: str, box=None, tol: float = DEFAULT_TOL) -
             if Q is None:
                 return None
         r, c = chebyshev(Q)
-        if c is None or r <= tol * _scale(Q):
+        if c is None or _thin(r, Q.k, tol, _scale(Q)):
             return None
         Q = normalize(Q, c)
         Q = prune(Q)
+        if Q.k >= 2:                                 # re-check in the new parameters
+            r2, c2 = chebyshev(Q)
+            if c2 is None or _thin(r2, Q.k, tol, _scale(Q)):
+                return None
     else:
         if not np.all(Q.gf >= -1e-12 * _scale(Q)):
             return None
@@ -1089,6 +1132,9 @@ def difference_same_hull(R: Piece, L: Piece, tol: float = DEFAULT_TOL) -> list[P
     keep = []
     for Q in out:
         r, c = chebyshev(Q)
-        if c is not None and r > tol * _scale(Q):
-            keep.append(prune(normalize(Q, c)))
+        if c is not None and not _thin(r, Q.k, tol, _scale(Q)):
+            Qn = prune(normalize(Q, c))
+            r2, c2 = chebyshev(Qn)
+            if c2 is not None and not _thin(r2, Qn.k, tol, _scale(Qn)):
+                keep.append(Qn)
     return keep

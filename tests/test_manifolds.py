@@ -57,7 +57,9 @@ def exact_member(P, x) -> bool:
 
 def float_region_ok(model, P, tol=1e-7) -> bool:
     """Float check (vertices) that the piece lies in the closure of its region."""
-    V = vertices(P) if P.k <= 3 else sample(P, 50)
+    V = vertices(P) if P.k <= 3 else None
+    if V is None:
+        V = sample(P, 50)
     pre = model.preact(V)
     sig = np.array([1.0 if b == "1" else -1.0 for b in P.region])
     scale = 1 + np.abs(V).max()
@@ -294,8 +296,8 @@ def saddle_models(draw, ns=(2, 3), max_L=4):
     inside = st.sampled_from([F(-1, 2), F(1, 3), F(0), F(2, 3), F(-3, 4), F(1, 5)])
     outside = st.sampled_from([F(3, 2), F(-2), F(5, 4), F(3), F(-4, 3)])
     Q = [[draw(small) for _ in range(n)] for _ in range(n)]
-    for i in range(n):
-        Q[i][i] += 7
+    for i in range(n):                       # strictly diagonally dominant: invertible
+        Q[i][i] = 1 + sum(abs(v) for v in Q[i])
     lam = [draw(outside)] + [draw(inside) for _ in range(n - 1)]
     if n == 3 and draw(st.booleans()):
         lam = [draw(outside), draw(outside), draw(inside)]
