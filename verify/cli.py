@@ -242,4 +242,8 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    # run the importable module's main: as __main__ this file's classes (UsageError) would be
+    # different objects from those the cmd_* modules import
+    from verify.cli import main as _main
+
+    sys.exit(_main())
