@@ -60,7 +60,7 @@ import numpy as np
 
 from symbolic.linalg import nullspace
 from symbolic.rationals import fraction_of, fraction_str, rows_of, to_fraction, vector_of
-from symbolic.regions import array_to_bits, bits_to_array, locate
+from symbolic.regions import all_patterns, array_to_bits, bits_to_array, locate
 
 __all__ = [
     "Box", "as_box", "RegionGraph", "RegionWalker", "region_graph", "flip", "margin_lps",
@@ -685,7 +685,7 @@ def region_graph(model, box=None, start=None, points=None, max_nodes: int = 200_
         if L > 22:
             raise ValueError(f"exhaustive mode would test 2^{L} patterns; use the walk")
         t0 = time.perf_counter()
-        pats = array_to_bits(((np.arange(2 ** L)[:, None] >> np.arange(L)[::-1]) & 1).astype(bool)) if L else [""]
+        pats = all_patterns(L)
         walker.decide(pats)
         nodes = [p for p in pats if p in walker.cells]
         return walker._result(nodes, "exhaustive", time.perf_counter() - t0, max_nodes)

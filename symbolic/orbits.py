@@ -31,19 +31,17 @@ SCYFI: Eisenmann et al., "Bifurcations and loss jumps in RNN training", NeurIPS 
 """
 from __future__ import annotations
 
-import itertools
-import math
 import time
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Sequence
 
 import flint
 import numpy as np
 
 from .linalg import canonical_affine, identity, solve_affine
 from .rationals import column, fraction_str, fraction_of, vector_of
-from .regions import array_to_bits, bits_to_array, enumerate_regions, locate
+from .regions import all_patterns, array_to_bits, bits_to_array, enumerate_regions, locate
 
 __all__ = [
     "Orbit", "OrbitSearch", "find_orbits", "confirm_itinerary", "scyfi_loop_counts",
@@ -431,10 +429,6 @@ def _primitive_root(itin: tuple) -> tuple:
 ALL_PATTERNS_LIMIT = 2**22
 
 
-def _all_patterns(L: int) -> list[str]:
-    return array_to_bits(((np.arange(2**L)[:, None] >> np.arange(L)[::-1]) & 1).astype(bool)) if L else [""]
-
-
 def _exhaustive(model, max_period, collector, progress, regions=None, stats=None):
     """Every itinerary over the realisable regions, as necklaces, screened in float batches.
 
@@ -455,7 +449,7 @@ def _exhaustive(model, max_period, collector, progress, regions=None, stats=None
         if regions is not None:
             regs = list(regions)
         elif p == 1 and model.L <= 22 and 2**model.L <= ALL_PATTERNS_LIMIT:
-            regs = _all_patterns(model.L)
+            regs = all_patterns(model.L)
             stats["region_method"] = "all-patterns"
         else:
             if cells is None:

@@ -21,7 +21,7 @@ from .rationals import column, vector_of
 
 __all__ = [
     "Location", "locate", "preactivations_exact", "bits_of", "bits_to_array", "array_to_bits",
-    "float_patterns", "CellSearch", "enumerate_regions", "interior_point", "region_witness",
+    "all_patterns", "float_patterns", "CellSearch", "enumerate_regions", "interior_point", "region_witness",
 ]
 
 
@@ -77,6 +77,13 @@ def array_to_bits(arr: np.ndarray) -> list[str]:
         return [""] * arr.shape[0]
     chars = np.where(arr, ord("1"), ord("0")).astype(np.uint8)
     return [row.tobytes().decode("ascii") for row in chars]
+
+
+def all_patterns(L: int) -> list[str]:
+    """All 2^L region bit strings in increasing binary order ([""] for L = 0)."""
+    if L == 0:
+        return [""]
+    return array_to_bits(((np.arange(2**L)[:, None] >> np.arange(L)[::-1]) & 1).astype(bool))
 
 
 def float_patterns(model, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -169,7 +176,7 @@ def enumerate_regions(model, box=None, max_regions: int = 200_000, tol: float = 
     if box is None and rank == L and model.C.rank() == L:
         if 2**L > max_regions:
             raise ValueError(f"2^{L} regions exceed max_regions = {max_regions}")
-        regs = array_to_bits(((np.arange(2**L)[:, None] >> np.arange(L)[::-1]) & 1).astype(bool))
+        regs = all_patterns(L)
         return CellSearch(regs, {}, "all-patterns", True, f"C has full row rank {L}: all 2^{L} patterns realisable")
     lo_hi = None if box is None else (np.asarray(box[0], float), np.asarray(box[1], float))
     if start is None:
