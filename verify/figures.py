@@ -77,6 +77,15 @@ class Projection:
                 "pca": "projection on the leading principal components of the trajectories"}[self.kind]
 
 
+def _joined(segments, proj) -> np.ndarray | None:
+    """All segments/polygons as one array with NaN rows between them (one plot call)."""
+    parts = []
+    for seg in segments:
+        S = proj(np.asarray(seg, dtype=float))
+        parts += [S, np.full((1, S.shape[1]), np.nan)]
+    return np.vstack(parts) if parts else None
+
+
 def state_space(model, proj: Projection, trajs: np.ndarray, orbits, certified: set, manifolds=(),
                 title: str = "", extra_points=()) -> Figure:
     """Trajectories (grey), orbits (markers by type; filled = certified), manifold pieces."""
@@ -88,8 +97,15 @@ def state_space(model, proj: Projection, trajs: np.ndarray, orbits, certified: s
             if piece_set.get("side") != which:
                 continue
             color, lw, alpha = (("tab:red", 0.9, 0.9) if which == "unstable" else ("tab:green", 0.5, 0.45))
-            for seg in piece_set.get("segments", []):
-                S = proj(np.asarray(seg, dtype=float))
+            pts = piece_set.get("points")
+            if pts is not None and len(pts) and d >= 2:
+                S = proj(np.asarray(pts, dtype=float))
+                if d == 2:
+                    ax.plot(S[:, 0], S[:, 1], ".", ms=1.2, color=color, alpha=alpha)
+                else:
+                    ax.plot(S[:, 0], S[:, 1], S[:, 2], ".", ms=1.0, color=color, alpha=alpha)
+            S = _joined(piece_set.get("segments", []), proj)
+            if S is not None:
                 if d == 2:
                     ax.plot(S[:, 0], S[:, 1], "-", color=color, lw=lw, alpha=alpha)
                 elif d == 3:
@@ -204,3 +220,129 @@ def region_graph(G, orbits, title: str = "") -> Figure:
     caption = ("Regions (linear pieces) visited by the trajectories and the transitions observed between "
                "them (numerical: sampled, not a complete graph). Orange: regions that contain an orbit point.")
     return Figure("region_graph.png", _png(fig), caption)
+
+
+def reconstruction(X: np.ndarray, Y: np.ndarray, labels=None, spectra=None, divergence=None,
+                   title: str = "") -> Figure:
+    """The model's free run (Y, red) over the data (X, grey) in data space, their power
+    spectra (first dimension) and their nearest-neighbour divergence curves.
+
+    ``spectra``: {name: (N, F) normalised spectra}; ``divergence``: {name: (curve, (i0, i1), slope)}.
+    """
+    N = X.shape[1]
+    labels = labels or [f"x{i + 1}" for i in range(N)]
+    panels = 1 + (spectra is not None) + (divergence is not None)
+    fig = plt.figure(figsize=(5.0 * panels, 4.6))
+    d = min(N, 3)
+    ax = fig.add_subplot(1, panels, 1, projection="3d" if d == 3 else None)
+    step = max(1, len(X) // 8000)
+    Xs, Ys = X[::step], Y[::max(1, len(Y) // 8000)]
+    if d == 3:
+        ax.plot(Xs[:, 0], Xs[:, 1], Xs[:, 2], ".", ms=0.6, color="0.55", alpha=0.35, label="data")
+        ax.plot(Ys[:, 0], Ys[:, 1], Ys[:, 2], "-", lw=0.25, color="tab:red", alpha=0.7, label="model (free run)")
+        ax.set_zlabel(labels[2])
+    elif d == 2:
+        ax.plot(Xs[:, 0], Xs[:, 1], ".", ms=0.8, color="0.55", alpha=0.35, label="data")
+        ax.plot(Ys[:, 0], Ys[:, 1], "-", lw=0.3, color="tab:red", alpha=0.7, label="model (free run)")
+    else:
+        ax.plot(Xs[:-1, 0], Xs[1:, 0], ".", ms=0.8, color="0.55", alpha=0.35, label="data")
+        ax.plot(Ys[:-1, 0], Ys[1:, 0], ".", ms=0.8, color="tab:red", alpha=0.5, label="model (free run)")
+    ax.set_xlabel(labels[0])
+    ax.set_ylabel(labels[1] if d > 1 else f"{labels[0]}(t+1)")
+    ax.legend(loc="upper left", fontsize=7, markerscale=8)
+    ax.set_title(title or "Attractor in data space")
+    k = 2
+    colors = {"data": "0.35", "model": "tab:red", "Gaussian": "tab:blue"}
+    if spectra is not None:
+        ax2 = fig.add_subplot(1, panels, k)
+        k += 1
+        for name, P in spectra.items():
+            f = np.arange(1, P.shape[1] + 1) / (2 * P.shape[1])
+            ax2.semilogy(f, P[0], lw=0.9, color=colors.get(name.split()[0], None), label=name)
+        ax2.set_xscale("log")
+        ax2.set_xlabel("frequency (cycles per step)")
+        ax2.set_ylabel(f"normalised power of {labels[0]}")
+        ax2.set_title("Power spectra (D_H compares these)")
+        ax2.legend(fontsize=7)
+    if divergence is not None:
+        ax3 = fig.add_subplot(1, panels, k)
+        for name, (curve, fit, slope) in divergence.items():
+            i = np.arange(len(curve))
+            c = colors.get(name.split()[0], None)
+            ax3.plot(i, curve, lw=1.0, color=c, label=f"{name}: slope {slope:.3g}/step")
+            if fit[1] > fit[0]:
+                j = np.arange(fit[0], fit[1] + 1)
+                b = np.polyfit(j, curve[j], 1)
+                ax3.plot(j, np.polyval(b, j), "--", lw=1.4, color="k")
+        ax3.set_xlabel("steps after the pair's closest approach")
+        ax3.set_ylabel("mean log distance of neighbour pairs")
+        ax3.set_title("Nearest-neighbour divergence (Rosenstein)")
+        ax3.legend(fontsize=7)
+    fig.tight_layout()
+    caption = ("Numerical reconstruction check (nothing here is certified). Left: the model's free run mapped "
+               "to data space through its observation (red) over the held-out data (grey). "
+               + ("Middle: normalised power spectra of the first data dimension (D_H is the Hellinger "
+                  "distance between such spectra, averaged over dimensions). " if spectra is not None else "")
+               + ("Right: mean log distance of nearest-neighbour pairs against time; the slope over the dashed "
+                  "range estimates the maximal Lyapunov exponent per step (Rosenstein et al. 1993)."
+                  if divergence is not None else ""))
+    return Figure("reconstruction.png", _png(fig), caption)
+
+
+def manifold_panels(proj: Projection, trajs: np.ndarray, orbits, manifolds, title: str = "") -> Figure:
+    """One panel per traced manifold (red: unstable, green: stable) over the trajectories
+    (grey), with its saddle marked, in the report's plotting coordinates."""
+    sets = [m for m in manifolds if (m.get("segments") or (m.get("points") is not None and len(m["points"])))]
+    k = max(1, len(sets))
+    cols = min(k, 2)
+    rows_ = (k + cols - 1) // cols
+    d = proj.dim
+    fig = plt.figure(figsize=(5.6 * cols, 4.8 * rows_))
+    by_id = {o.id: o for o in orbits}
+    T = [proj(t)[:: max(1, len(t) // 3000)] for t in trajs] if len(trajs) else []
+    for i, m in enumerate(sets):
+        ax = fig.add_subplot(rows_, cols, i + 1, projection="3d" if d == 3 else None)
+        for P in T:
+            P = P[np.all(np.isfinite(P), axis=1)]
+            if d == 3:
+                ax.plot(P[:, 0], P[:, 1], P[:, 2], ".", ms=0.5, color="0.6", alpha=0.25)
+            elif d == 2:
+                ax.plot(P[:, 0], P[:, 1], ".", ms=0.5, color="0.6", alpha=0.25)
+        color = "tab:red" if m["side"] == "unstable" else "tab:green"
+        S = _joined(m.get("segments", []), proj)
+        if S is not None:
+            if d == 3:
+                ax.plot(S[:, 0], S[:, 1], S[:, 2], "-", color=color, lw=0.6, alpha=0.9)
+            elif d == 2:
+                ax.plot(S[:, 0], S[:, 1], "-", color=color, lw=0.8, alpha=0.9)
+        pts = m.get("points")
+        if pts is not None and len(pts):
+            S = proj(np.asarray(pts, dtype=float))
+            if d == 3:
+                ax.plot(S[:, 0], S[:, 1], S[:, 2], ".", ms=1.0, color=color, alpha=0.6)
+            elif d == 2:
+                ax.plot(S[:, 0], S[:, 1], ".", ms=1.2, color=color, alpha=0.6)
+        o = by_id.get(m["orbit"])
+        if o is not None:
+            Q = proj(np.array([[float(v) for v in p] for p in o.points]))
+            if d == 3:
+                ax.scatter(Q[:, 0], Q[:, 1], Q[:, 2], marker="X", color="k", s=40)
+            elif d == 2:
+                ax.scatter(Q[:, 0], Q[:, 1], marker="X", color="k", s=40, zorder=5)
+        ax.set_xlabel(proj.labels[0])
+        if d > 1:
+            ax.set_ylabel(proj.labels[1])
+        if d == 3:
+            ax.set_zlabel(proj.labels[2])
+        ax.set_title(f"W^{m['side'][0]} of {m['orbit']} ({m.get('dimension', '?')}-D)", fontsize=10)
+    if not sets:
+        ax = fig.add_subplot(111)
+        ax.text(0.5, 0.5, "no manifold traced", ha="center")
+        ax.set_axis_off()
+    fig.suptitle(title or "Traced manifolds")
+    fig.tight_layout()
+    caption = (f"Each traced manifold on its own, in {proj.describe()}: red unstable, green stable pieces "
+               "(edges of 1-D/2-D polyhedral pieces; points sampled inside higher-dimensional pieces), the "
+               "trajectories in grey, the saddle as a black cross. Numerical pictures of pieces that are not "
+               "re-checked by the checker.")
+    return Figure("manifolds.png", _png(fig), caption)
