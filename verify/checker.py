@@ -236,3 +236,4 @@ def check_periodic_orbit_existence(model: CheckedMap, claim, cert=None) -> str |
 
 from . import checkchaos  # noqa: E402,F401  (registers the connecting-orbit and chaos claim types)
 from . import checkbasins  # noqa: E402,F401  (registers the trapping-polytope and basin-label claim types)
+from . import checkcycles  # noqa: E402,F401  (registers the homoclinic-orbit-to-cycle claim type)

@@ -1,0 +1,168 @@
+"""Claims for homoclinic orbits of long saddle cycles (search side, untrusted).
+
+Turns a float :class:`graph.shooting.CycleHomoclinic` into a
+``transversal-homoclinic-orbit-to-cycle`` claim (see :mod:`verify.checkcycles` for what the
+checker re-derives) and runs the checker on it. Eigenpairs of the exact period map are
+refined by Newton's method in mpmath at the claim's precision and boxed; the precision is
+chosen from the growth of interval enclosures along the orbit (Σ log2 ‖|J_t|‖∞), which the
+checker's ball iteration has to absorb.
+
+>>> from proofs_examples import example_path
+>>> from symbolic.models import load_model
+>>> from graph.shooting import find_cycle_homoclinic
+>>> m = load_model(example_path("lozi"))
+>>> hit = find_cycle_homoclinic(m, ("1", "0"), samples=400, max_steps=40).connection
+>>> res = certify_cycle_homoclinic(m, hit, "lozi-P2-homoclinic")
+>>> res.status
+'certified'
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from fractions import Fraction
+
+import sys
+
+import flint
+import mpmath
+import numpy as np
+
+from .chaos import _box, _iv_json, _mpmat, _newton_eigenpair, _to_frac
+from .checkcycles import CLAIM, THEOREM, check_cycle_homoclinic
+from .checkmodel import CheckedMap
+
+
+@dataclass
+class CycleChaosCertification:
+    """Outcome of :func:`certify_cycle_homoclinic`: ``status`` 'certified' (the checker
+    accepted ``claim``) or 'refused' (``message`` has the checker's reason), the precision
+    used and the seconds spent producing and checking."""
+
+    status: str
+    message: str
+    claim: dict | None
+    precision_bits: int
+    produce_seconds: float
+    check_seconds: float
+
+
+def _fs(x: Fraction) -> str:
+    return f"{x.numerator}/{x.denominator}" if x.denominator != 1 else str(x.numerator)
+
+
+def _rat(x: float, bits: int = 48) -> Fraction:
+    return Fraction(round(float(x) * (1 << bits)), 1 << bits)
+
+
+def _cm_pattern(cm: CheckedMap, x: np.ndarray) -> str:
+    """The checker's sign pattern ('0'/'1' on kink units, '*' elsewhere) at a float point."""
+    kinks = set(cm.kinks)
+    out = []
+    for k in range(cm.L):
+        if k not in kinks:
+            out.append("*")
+            continue
+        pre = float(cm.d[k]) + sum(float(cm.C[k][i]) * x[i] for i in range(cm.n) if cm.C[k][i] != 0)
+        out.append("1" if pre > 0 else "0")
+    return "".join(out)
+
+
+def _product(model, regions) -> flint.fmpq_mat:
+    """Exact J_{r_{m-1}} ... J_{r_0} by a balanced product tree."""
+    mats = [model.jacobian(r) for r in regions]
+    while len(mats) > 1:
+        nxt = [mats[t + 1] * mats[t] for t in range(0, len(mats) - 1, 2)]
+        if len(mats) % 2:
+            nxt.append(mats[-1])
+        mats = nxt
+    return mats[0]
+
+
+def _growth_bits(Js) -> float:
+    return sum(math.log2(max(float(np.abs(J).sum(axis=1).max()), 1.0)) for J in Js)
+
+
+def _eigenpair_json(D: flint.fmpq_mat, lam0: float, v0: np.ndarray, prec: int, key: str):
+    k = int(np.argmax(np.abs(v0)))
+    rows = [[Fraction(int(D[r, c].p), int(D[r, c].q)) for c in range(D.ncols())] for r in range(D.nrows())]
+    with mpmath.workprec(prec):
+        res = _newton_eigenpair(_mpmat(rows), lam0, v0, k, prec)
+        if res is None:
+            return None
+        lam, v = res
+        eps = Fraction(1, 1 << max(prec - 12, 8))
+        vec = [_box(mpmath.re(x), eps, prec) for x in v]
+        vec[k] = (Fraction(1), Fraction(1))
+        return {"value": _iv_json(*_box(mpmath.re(lam), eps, prec)),
+                key: [_iv_json(*b) for b in vec], "normalized": k}
+
+
+def cycle_homoclinic_claim(model, hit, cm: CheckedMap, cid: str, prec: int) -> dict | None:
+    """The claim for a float homoclinic orbit *hit* (:class:`graph.shooting.CycleHomoclinic`)."""
+    fr = hit.frame
+    k, n, i, j = fr.period, model.n, hit.departure, hit.arrival.index
+    sig = [_cm_pattern(cm, fr.points[t]) for t in range(k)]
+    Z = hit.points(model)
+    tau = [_cm_pattern(cm, Z[t]) for t in range(hit.length)]
+    regions = list(fr.itinerary)
+    Di = _product(model, [regions[(i + m) % k] for m in range(k)])
+    Dj = _product(model, [regions[(j + m) % k] for m in range(k)])
+    dep = _eigenpair_json(Di, fr.mu, fr.u[i], prec, "vector")
+    arr = _eigenpair_json(Dj.transpose(), fr.mu, fr.w[j], prec, "left_vector")
+    if dep is None or arr is None:
+        return None
+    piece = hit.arrival
+    if arr["normalized"] != piece.q:
+        return None
+    r_u = _rat(hit.r_u * 0.999)
+    radii = [_rat(r * 1.0001, 64) + Fraction(1, 1 << 200) for r in piece.radii]
+    box = [[_fs(_rat(x, 60) - Fraction(1, 1 << 30)), _fs(_rat(x, 60) + Fraction(1, 1 << 30))] for x in Z[0]]
+    dep.update({"index": i, "radius": _fs(r_u)})
+    arr.update({"index": j, "basis": [[_fs(_rat(x, 52)) for x in row] for row in piece.R],
+                "radii": [_fs(r) for r in radii]})
+    return {"id": cid, "type": CLAIM, "theorem": THEOREM,
+            "cycle": {"itinerary": sig}, "departure": dep, "arrival": arr,
+            "itinerary": tau, "point": box, "precision_bits": prec,
+            "info": {"period": k, "length": hit.length, "unstable_multiplier": fr.mu,
+                     "x0_float": [float(x) for x in Z[0]]}}
+
+
+def required_bits(model, hit) -> int:
+    """Precision for the checker's ball iterations: growth of |J| along the orbit and of
+    |J^{-1}| / |J| along the cycle, plus a margin, rounded up to a multiple of 64."""
+    fr = hit.frame
+    J_orbit, _ = model.affine_pieces_float(np.array([[b == "1" for b in s] for s in hit.itinerary]))
+    g = _growth_bits(J_orbit)
+    g_cyc = _growth_bits(fr.J) + _growth_bits([np.linalg.inv(J) for J in fr.J])
+    bits = int(max(g, g_cyc)) + 320
+    return 64 * ((bits + 63) // 64)
+
+
+def certify_cycle_homoclinic(model, hit, cid: str, prec: int | None = None,
+                             max_prec: int = 1 << 15) -> CycleChaosCertification:
+    """Build the claim for *hit* and run the independent checker on it (doubling the
+    precision while the checker's reason is a precision one)."""
+    sys.set_int_max_str_digits(0)     # eigenvector boxes at thousands of bits
+    cm = CheckedMap(model.to_dict())
+    prec = prec or required_bits(model, hit)
+    t_prod = t_check = 0.0
+    reason = "high-precision refinement failed"
+    tries = 0
+    while prec <= max_prec:
+        t = time.perf_counter()
+        claim = cycle_homoclinic_claim(model, hit, cm, cid, prec)
+        t_prod += time.perf_counter() - t
+        if claim is not None:
+            t = time.perf_counter()
+            reason = check_cycle_homoclinic(cm, claim)
+            t_check += time.perf_counter() - t
+            if reason is None:
+                return CycleChaosCertification("certified", f"accepted by the checker at {prec} bits",
+                                               claim, prec, t_prod, t_check)
+            if tries or not any(w in reason for w in ("Krawczyk", "invertible", "contraction")):
+                break            # structural, or already retried: more precision will not help
+        tries += 1
+        prec *= 2
+    return CycleChaosCertification("refused", reason, None, prec, t_prod, t_check)
