@@ -29,10 +29,44 @@ def register(sub) -> None:
                    help="budget of manifold pieces followed per local piece (default 20000)")
     p.add_argument("--snapback-seconds", type=float, default=30.0, metavar="S",
                    help="time budget of each repeller's snap-back (preimage) search (default 30)")
+    p.add_argument("--cycles", action="store_true",
+                   help="also search long saddle cycles seeded by a trajectory on the attractor and shoot for "
+                        "their homoclinic orbits (maps discretising flows: no short connections exist)")
+    p.add_argument("--cycle-steps", type=int, default=12000, metavar="T",
+                   help="trajectory length for --cycles (the first third is discarded; default 12000)")
     p.add_argument("--json", action="store_true", help="print one JSON document to stdout")
     p.add_argument("--certificate", metavar="FILE", help="write the certificate (JSON)")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.set_defaults(func=run)
+
+
+def _cycles(model, args, cc, progress) -> None:
+    """--cycles: long saddle cycles and their homoclinic orbits (verify.longchaos)."""
+    import numpy as np
+
+    from .longchaos import long_cycle_chaos
+
+    if args.cycle_steps < 300:
+        raise UsageError("--cycle-steps must be at least 300")
+    Z = model.trajectory(np.full(model.n, 0.1), args.cycle_steps)[args.cycle_steps // 3:]
+    if not np.all(np.isfinite(Z)) or np.abs(Z).max() > 1e8:
+        cc.refusals.append({"orbit": "cycles", "kind": "cycle-search",
+                            "reason": "the trajectory from (0.1, ..., 0.1) diverges: no attractor to seed cycles"})
+        return
+    res = long_cycle_chaos(model, Z, progress=progress)
+    if res.status != "certified":
+        cc.refusals.append({"orbit": "cycles", "kind": "cycle-search", "reason": res.message})
+        return
+    claim = res.claims[0]
+    cc.certificate["claims"].append(claim)
+    cc.stats["claims"] += 1
+    cc.stats["certified"] += 1
+    hit = res.connection
+    cc.records.append({"kind": "homoclinic", "from": f"P{hit.frame.period}-cycle", "to": f"P{hit.frame.period}-cycle",
+                       "length": hit.length, "certified": True, "theorem": "smale-birkhoff", "claim": claim["id"],
+                       "conclusion": "f has a transversal homoclinic orbit of a hyperbolic periodic orbit: by the "
+                                     "Smale-Birkhoff theorem an iterate of f has an invariant Cantor set on which it "
+                                     "is conjugate to the full shift (topological entropy > 0)"})
 
 
 def run(args) -> int:
@@ -57,6 +91,8 @@ def run(args) -> int:
                               progress=progress, snapback_seconds=args.snapback_seconds)
     progress(f"{len(search.connections)} candidates, {len(search.snapbacks)} snap-back orbits; certifying", force=True)
     cc = certify_search(model, search, max_claims=args.max_claims, progress=progress)
+    if args.cycles:
+        _cycles(model, args, cc, progress)
     if args.certificate:
         write_json_atomic(cc.certificate, args.certificate)
         progress(f"wrote {args.certificate}", force=True)

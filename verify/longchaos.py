@@ -166,3 +166,68 @@ def certify_cycle_homoclinic(model, hit, cid: str, prec: int | None = None,
         tries += 1
         prec *= 2
     return CycleChaosCertification("refused", reason, None, prec, t_prod, t_check)
+
+
+@dataclass
+class LongCycleChaos:
+    """Outcome of :func:`long_cycle_chaos`: ``status`` 'certified' (``claims`` holds the
+    accepted claim), 'not-found' or 'refused', a ``message`` saying what was searched, the
+    float saddle cycles met, the float connection and seconds per step."""
+
+    status: str
+    message: str
+    claims: list
+    cycles: list
+    connection: object = None
+    stats: dict | None = None
+
+
+def long_cycle_chaos(model, trajectory, cid: str = "chaos-cycle", max_cycles: int = 3,
+                     min_period: int = 20, max_period: int = 700, max_seconds: float = 60.0,
+                     progress=None) -> LongCycleChaos:
+    """Search saddle cycles seeded by near-returns of *trajectory* (on the attractor), shoot
+    for a homoclinic orbit of each with a 1-D unstable manifold and certify the first found.
+
+    >>> from proofs_examples import example_path
+    >>> from symbolic.models import load_model
+    >>> m = load_model(example_path("lozi"))
+    >>> Z = m.trajectory([0.1, 0.1], 3000)[500:]
+    >>> long_cycle_chaos(m, Z, min_period=2, max_period=12).status
+    'certified'
+    """
+    from graph.homoclinic import recurrent_cycles
+    from graph.shooting import find_cycle_homoclinic
+
+    say = progress or (lambda msg: None)
+    stats = {}
+    t = time.perf_counter()
+    cycles = recurrent_cycles(model, trajectory, min_period=min_period, max_period=max_period,
+                              max_seeds=40, max_seconds=max_seconds)
+    stats["cycles_seconds"] = time.perf_counter() - t
+    saddles = [c for c in cycles if c.unstable_dim == 1]
+    say(f"{len(cycles)} saddle cycles (periods {sorted(c.period for c in cycles)[:8]}), "
+        f"{len(saddles)} with a 1-D unstable manifold")
+    if not saddles:
+        return LongCycleChaos("not-found", f"{len(cycles)} cycles seeded from the trajectory, none with a 1-D "
+                              "unstable manifold", [], cycles, None, stats)
+    tried, last = [], "no crossing"
+    for c in saddles[:max_cycles]:
+        t = time.perf_counter()
+        res = find_cycle_homoclinic(model, c.itinerary, c.points, samples=3000,
+                                    max_steps=max(3000, 8 * c.period), near=0.03, progress=None)
+        stats[f"shoot_P{c.period}_seconds"] = time.perf_counter() - t
+        say(f"period-{c.period} cycle: {res.message}")
+        tried.append(c.period)
+        if res.connection is None:
+            last = res.message
+            continue
+        cert = certify_cycle_homoclinic(model, res.connection, cid)
+        stats["produce_seconds"], stats["check_seconds"] = cert.produce_seconds, cert.check_seconds
+        say(f"period-{c.period} cycle: {cert.status} ({cert.message})")
+        if cert.status == "certified":
+            return LongCycleChaos("certified", f"transversal homoclinic orbit of a period-{c.period} saddle "
+                                  f"cycle, length {res.connection.length}, checked at {cert.precision_bits} bits",
+                                  [cert.claim], cycles, res.connection, stats)
+        last = cert.message
+    return LongCycleChaos("not-found", f"saddle cycles of periods {tried} searched; last: {last}", [], cycles,
+                          None, stats)
