@@ -107,3 +107,87 @@ def test_m20_reconstruction_beats_a_gaussian_with_the_data_moments():
     gauss = reconstruction_metrics([X], [G])
     assert model["D_H"] < 0.5 * gauss["D_H"]
     assert model["D_stsp"] < gauss["D_stsp"]
+
+
+# ----------------------------------------------------------------------------- λ from the data, full reports
+
+LORENZ = DATA / "lorenz63_test.npy"
+
+
+@pytest.mark.skipif(not LORENZ.exists(), reason="lorenz63_test.npy absent")
+def test_rosenstein_on_the_lorenz_data_gives_the_known_exponent():
+    """Lorenz-63 (sigma 10, rho 28, beta 8/3): lambda_max ~ 0.906 per time unit; the series is
+    sampled at dt = 0.01, so ~ 0.0091 per sample."""
+    from graph.metrics import rosenstein_lyapunov
+
+    est = rosenstein_lyapunov(np.load(LORENZ))
+    assert est.status == "ok"
+    assert 0.75 < est.value / 0.01 < 1.05
+
+
+def _certified_ids(rep):
+    return {cid for r in rep.claims if r.status == "certified" for cid in r.claim_id.split(", ") if cid}
+
+
+@pytest.fixture(scope="module")
+def m20_report(tmp_path_factory):
+    """The full default report of the M = 20 model (as `plrnn-manifolds report ... --data ...`)."""
+    from verify.report import ReportOptions, build_report, write_report
+
+    X = np.load(LORENZ) if LORENZ.exists() else None
+    rep = build_report(load_model(M20), ReportOptions(data=X, data_name="lorenz63_test.npy"))
+    out = write_report(rep, tmp_path_factory.mktemp("m20") / "r")
+    return rep, Path(out)
+
+
+@pytest.mark.slow
+def test_m20_full_report_certificate_is_accepted_by_the_checker(m20_report):
+    rep, out = m20_report
+    cert = json.loads((out / "certificate.json").read_text())
+    report = check_certificate(cert)
+    assert report.ok, report.message()
+    assert len(cert["claims"]) >= 4 and _certified_ids(rep) <= report.accepted()
+    # the four saddles are certified rows
+    assert {r.subject for r in rep.claims if r.status == "certified"} >= {"P1-1", "P1-2", "P1-3", "P1-4"}
+
+
+@pytest.mark.slow
+def test_m20_full_report_traces_the_published_models_manifolds(m20_report):
+    rep, out = m20_report
+    text = dict(rep.sections)["Manifolds"]
+    for label in ("W^u P1-1", "W^u P1-2", "W^u P1-4", "W^s P1-2"):     # 2-D, 1-D, 2-D, 19-D
+        assert f"| {label} |" in text
+    row = next(r for r in rep.claims if r.subject == "P1-2" and r.statement.startswith("W^u"))
+    assert row.status == "numerical" and "1-dimensional" in row.statement
+    names = [s[0] for s in rep.stages]
+    assert "manifolds / W^u P1-2 trace" in names and "manifolds / W^u P1-2 Δσ" in names
+    assert (out / "manifolds.png").stat().st_size > 0
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not LORENZ.exists(), reason="lorenz63_test.npy absent")
+def test_m20_full_report_reconstruction_is_numerical_and_lorenz_like(m20_report):
+    rep, out = m20_report
+    rec = json.loads((out / "results.json").read_text())["reconstruction"]
+    assert rec["model"]["D_H"] < 0.5 * rec["Gaussian"]["D_H"]
+    lam = rec["lyapunov"]
+    assert 0.75 < lam["data_rosenstein"] / 0.01 < 1.05
+    assert 0.5 < lam["model_qr"] / lam["data_rosenstein"] < 2.0
+    assert all(r.status == "numerical" for r in rep.claims if r.subject == "reconstruction")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not M30.exists(), reason="M = 30 checkpoint absent")
+def test_m30_report_certificate_is_accepted_by_the_checker(tmp_path):
+    """The M = 30 report's claims (orbits, trap of the stable fixed point, basin labels) are all
+    accepted. Manifold tracing adds no claims, so it is switched off here to keep the test short."""
+    from verify.report import ReportOptions, build_report, write_report
+
+    rep = build_report(load_model(M30), ReportOptions(manifolds=False, resolution=24))
+    out = Path(write_report(rep, tmp_path / "r"))
+    cert = json.loads((out / "certificate.json").read_text())
+    report = check_certificate(cert)
+    assert report.ok, report.message()
+    assert _certified_ids(rep) <= report.accepted()
+    types = {c["type"] for c in cert["claims"]}
+    assert "periodic-orbit" in types or any(c["id"].startswith("orbit:") for c in cert["claims"])

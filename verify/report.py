@@ -90,6 +90,10 @@ def _default_max_period(model) -> int:
         return 6
     if model.L <= model.n and model.L <= 6:
         return 4
+    if model.L <= model.n and model.L > 8:
+        # all 2^L cells are realisable: period 2 means 2^L (2^L + 1) / 2 itineraries
+        # (524800 for L = 10, about 2 minutes); --max-period 2 asks for them
+        return 1
     return 2 if model.L <= 12 else 1
 
 
@@ -235,15 +239,24 @@ def build_report(model, opts: ReportOptions | None = None, progress=None) -> Rep
             from .basincert import basin_claims
 
             trace = opts.basin_boundaries if opts.basin_boundaries is not None else model.n <= 3
-            basin = compute_basins(model, resolution=opts.resolution or 160, orbits=search, seed=opts.seed,
+            # high dimension: every grid point costs a capture test against traps with many facets
+            # (about 14 ms per point at n = 30), so the default grid is coarser there
+            res_default = 160 if model.n <= 10 else 48
+            t_sub = time.perf_counter()
+            basin = compute_basins(model, resolution=opts.resolution or res_default, orbits=search, seed=opts.seed,
                                    boundaries=trace, progress=lambda m: say(f"basins: {m}"))
+            stages.append(("basins / attractors, map" + (", boundaries" if trace else ""), time.perf_counter() - t_sub,
+                           f"{opts.resolution or res_default}² grid"))
             if not trace:
                 sections.append(("Basin boundaries", f"Not traced: the boundaries are {model.n - 1}-dimensional "
                                  "stable manifolds here; tracing them is slow, so the report leaves them out by "
                                  "default (ReportOptions.basin_boundaries=True traces them)."))
             # in higher dimension grid points are verified one by one: cap the label claims
-            bclaims, basin_info = basin_claims(basin, orbit_claims=False, max_entries=None if model.n <= 2 else 1500,
+            t_sub = time.perf_counter()
+            bclaims, basin_info = basin_claims(basin, orbit_claims=False,
+                                               max_entries=None if model.n <= 2 else (1500 if model.n <= 10 else 100),
                                                progress=lambda m: say(f"basins: {m}"))
+            stages.append(("basins / trap and label claims", time.perf_counter() - t_sub, f"{len(bclaims)} claims"))
             have = {c["id"] for c in claims}
             for c in bclaims:
                 if c["id"] not in have:
