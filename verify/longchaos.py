@@ -183,7 +183,7 @@ class LongCycleChaos:
 
 
 def long_cycle_chaos(model, trajectory, cid: str = "chaos-cycle", max_cycles: int = 3,
-                     min_period: int = 20, max_period: int = 700, max_seconds: float = 60.0,
+                     min_period: int = 20, max_period: int = 400, max_seconds: float = 60.0,
                      progress=None) -> LongCycleChaos:
     """Search saddle cycles seeded by near-returns of *trajectory* (on the attractor), shoot
     for a homoclinic orbit of each with a 1-D unstable manifold and certify the first found.
@@ -201,8 +201,16 @@ def long_cycle_chaos(model, trajectory, cid: str = "chaos-cycle", max_cycles: in
     say = progress or (lambda msg: None)
     stats = {}
     t = time.perf_counter()
-    cycles = recurrent_cycles(model, trajectory, min_period=min_period, max_period=max_period,
-                              max_seeds=40, max_seconds=max_seconds)
+    # near-returns at short lags of a flow-like trajectory are just its slow motion, and
+    # waste seeds: look for long cycles first, then short ones
+    windows = [(max(min_period, 50), max_period), (min_period, 50)] if max_period > 50 > min_period else \
+        [(min_period, max_period)]
+    cycles = []
+    for lo, hi in windows:
+        cycles = recurrent_cycles(model, trajectory, min_period=lo, max_period=hi, max_seeds=40,
+                                  max_seconds=max_seconds * (0.75 if lo >= 50 and len(windows) > 1 else 0.25))
+        if any(c.unstable_dim == 1 for c in cycles):
+            break
     stats["cycles_seconds"] = time.perf_counter() - t
     saddles = [c for c in cycles if c.unstable_dim == 1]
     say(f"{len(cycles)} saddle cycles (periods {sorted(c.period for c in cycles)[:8]}), "
