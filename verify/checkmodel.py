@@ -8,7 +8,14 @@ exactly from the units whose pre-activation vanishes there (:meth:`CheckedMap.ki
 """
 from __future__ import annotations
 
+import sys
 from fractions import Fraction
+
+# Certificates of long orbits carry rationals of ~10^4 digits (boxes at up to 2^16 bits);
+# Python's default limit on int <-> str conversion (4300 digits) would reject them.
+_DIGITS = 1_000_000
+if 0 < sys.get_int_max_str_digits() < _DIGITS:
+    sys.set_int_max_str_digits(_DIGITS)
 
 
 class CheckInputError(ValueError):

@@ -144,7 +144,8 @@ def certify_cycle_homoclinic(model, hit, cid: str, prec: int | None = None,
                              max_prec: int = 1 << 15) -> CycleChaosCertification:
     """Build the claim for *hit* and run the independent checker on it (doubling the
     precision while the checker's reason is a precision one)."""
-    sys.set_int_max_str_digits(0)     # eigenvector boxes at thousands of bits
+    if 0 < sys.get_int_max_str_digits() < 1_000_000:      # eigenvector boxes at thousands of bits
+        sys.set_int_max_str_digits(1_000_000)
     cm = CheckedMap(model.to_dict())
     prec = prec or required_bits(model, hit)
     t_prod = t_check = 0.0
