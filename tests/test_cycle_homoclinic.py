@@ -191,6 +191,13 @@ def test_published_lorenz_alrnn_has_a_certified_homoclinic_orbit_of_a_long_cycle
     cert = certify_cycle_homoclinic(m, res.connection, "published")
     assert cert.status == "certified", cert.message
     assert check_certificate(new_certificate(m, [cert.claim])).ok
+    # a fresh checker process re-verifies the file (numbers of ~10^4 digits must parse)
+    import json, subprocess, sys, tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "cert.json"
+        path.write_text(json.dumps(new_certificate(m, [cert.claim])))
+        proc = subprocess.run([sys.executable, "-m", "verify.cli", "check", str(path)], capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
     # independent float look: the orbit of the box centre ends within 1e-2 of the cycle
     x0 = np.array([float((Fraction(lo) + Fraction(hi)) / 2) for lo, hi in cert.claim["point"]])
     end = m.trajectory(x0, res.connection.length)[-1]
