@@ -17,7 +17,14 @@ Stages, each timed in this run (and the top functions of a cProfile of the whole
 
 Ratios are printed against stage 1 (the exact orbit search) measured in the same run.
 
-Run: python bench/published.py [--model PATH] [--long N] [--no-profile]
+With ``--report`` it instead times the whole verified report (``build_report`` with the
+Lorenz data for the reconstruction section): the report's own stage and sub-stage table
+(manifolds per manifold, basins, reconstruction parts, check), ratios against the orbit
+stage, and the cProfile top functions, e.g. for the M = 30 model:
+
+    python bench/published.py --report --model ../shared/data/alrnn_lorenz_m30_p10.pt
+
+Run: python bench/published.py [--model PATH] [--long N] [--no-profile] [--report]
 """
 from __future__ import annotations
 
@@ -86,25 +93,44 @@ def run(model_path: Path, long_n: int) -> list:
     return rows
 
 
+def run_report(model_path: Path) -> list:
+    from symbolic.models import load_model
+    from verify.report import ReportOptions, build_report
+
+    data_path = model_path.parent / "lorenz63_test.npy"
+    X = np.load(data_path) if data_path.exists() else None
+    t = time.perf_counter()
+    rep = build_report(load_model(model_path), ReportOptions(data=X, data_name=data_path.name))
+    total = time.perf_counter() - t
+    rows = [(("  " if " / " in name else "") + name, sec) for name, sec, _ in rep.stages]
+    rows.append(("(build_report total)", total))
+    for title, text in rep.sections:
+        if title in ("Manifolds", "Reconstruction"):
+            print(f"--- {title}\n{text}\n")
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", type=Path, default=DEFAULT)
     ap.add_argument("--long", type=int, default=40, help="longer itinerary bound for the fixed points (default 40)")
     ap.add_argument("--no-profile", action="store_true")
+    ap.add_argument("--report", action="store_true", help="time the whole report (stages and sub-stages) instead")
     args = ap.parse_args()
     if not args.model.exists():
         raise SystemExit(f"model not found: {args.model} (../shared/data is not shipped)")
     prof = None if args.no_profile else cProfile.Profile()
     if prof:
         prof.enable()
-    rows = run(args.model, args.long)
+    rows = run_report(args.model) if args.report else run(args.model, args.long)
     if prof:
         prof.disable()
-    base = next(t for name, t in rows if name.startswith("orbits"))
-    print(f"\n{'stage':<42}{'seconds':>10}{'x orbits':>10}")
+    base = next(t for name, t in rows if name.strip().startswith("orbits"))
+    print(f"\n{'stage':<52}{'seconds':>10}{'x orbits':>10}")
     for name, t in rows:
-        print(f"{name:<42}{t:>10.3f}{t / base:>10.1f}")
-    print(f"{'total':<42}{sum(t for _, t in rows):>10.3f}")
+        print(f"{name:<52}{t:>10.3f}{t / base:>10.1f}")
+    if not args.report:
+        print(f"{'total':<42}{sum(t for _, t in rows):>10.3f}")
     if prof:
         s = io.StringIO()
         pstats.Stats(prof, stream=s).sort_stats("cumulative").print_stats(18)

@@ -290,7 +290,7 @@ def rosenstein_lyapunov(x, dim: int = 1, tau: int = 1, theiler: int | None = Non
 
     >>> x = np.empty(20000); x[0] = 0.3
     >>> for t in range(1, len(x)): x[t] = 4 * x[t - 1] * (1 - x[t - 1])
-    >>> abs(rosenstein_lyapunov(x, horizon=20).value - np.log(2)) < 0.1
+    >>> bool(abs(rosenstein_lyapunov(x, horizon=20).value - np.log(2)) < 0.1)
     True
     """
     from scipy.spatial import cKDTree

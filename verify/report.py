@@ -365,9 +365,10 @@ def load_series(path) -> np.ndarray:
     """A (T, N) float64 array from a ``.npy`` file, or ValueError with a one-line reason.
 
     >>> import numpy as np, tempfile, os
-    >>> p = os.path.join(tempfile.mkdtemp(), "x.npy"); np.save(p, np.zeros((5, 3)))
-    >>> load_series(p).shape
-    (5, 3)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     np.save(os.path.join(d, "x.npy"), np.zeros((500, 3)))
+    ...     load_series(os.path.join(d, "x.npy")).shape
+    (500, 3)
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
@@ -735,6 +736,13 @@ def _manifolds(model, search, opts, rows, sections, say, stages=None, trajs=None
             rows.append(ClaimRow(o.id, stmt, "numerical", theorem="piecewise-affine images/preimages",
                                  reason="pieces are not re-checked by the checker"))
             text.append(f"- {o.id} {side}: {res.message}; Δσ = {q:.3f}")
+            if side == "stable" and len(res.pieces) <= 1 and res.dimension >= 3:
+                sv = np.linalg.svd(res.local.piece.Uf, compute_uv=False)
+                text.append(f"  - only the proven local piece: every preimage was dropped as a sliver. The local "
+                            f"piece's basis has singular values from {sv.max():.2g} down to {sv.min():.2g} (the "
+                            "adapted norm scales the Schur blocks of the contracting directions by powers of a "
+                            "small ε), so its preimages are thinner than the tracer's tolerance in those "
+                            "directions; tracing further needs a better-balanced local piece.")
             table.append(f"| {label} | {res.dimension} | {len(res.pieces)} | {res.depth} / {depth} | {budget} | "
                          f"{res.stopped_by} | {len(res.regions)} | "
                          + (f"{reach:.2f}" if reach is not None else "–") + f" | {q:.3f} | {t_trace:.1f} | {t_q:.1f} |")
