@@ -14,6 +14,9 @@ z-scored coordinates, plus the mean and standard deviation used (so that data un
   during a stimulus period, then free evolution into one of two choice attractors.
 * :func:`santafe_laser` — the Santa Fe competition data set A (a far-infrared NH3 laser in a
   chaotic regime), shipped inside the ``reservoirpy`` wheel, delay-embedded.
+* :func:`ecg` — a real human ECG, delay-embedded (T x N array in a ``.npy`` file the user
+  names; never shipped here): the first part is the training set, the last part is held out
+  (:attr:`Dataset.heldout`).
 
 >>> ds = duffing(grid=2, t_end=4.0)
 >>> len(ds.trajectories), ds.trajectories[0].shape
@@ -28,8 +31,12 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.integrate import solve_ivp
 
-__all__ = ["Dataset", "duffing", "lorenz63", "decision", "decision_rhs", "santafe_laser",
-           "santafe_laser_raw", "DATASETS", "make_dataset"]
+__all__ = ["Dataset", "DataError", "duffing", "lorenz63", "decision", "decision_rhs", "santafe_laser",
+           "santafe_laser_raw", "ecg", "load_series", "DATASETS", "make_dataset"]
+
+
+class DataError(ValueError):
+    """Bad input data (missing file, wrong shape, non-finite values): a one-line message."""
 
 
 @dataclass
@@ -43,6 +50,7 @@ class Dataset:
     dt: float
     source: str
     params: dict = field(default_factory=dict)
+    heldout: np.ndarray | None = None   # z-scored with the training statistics, (T_test, N)
 
     @property
     def dim(self) -> int:
@@ -56,10 +64,13 @@ class Dataset:
         return np.asarray(X) * self.std + self.mean
 
     def provenance(self) -> dict:
-        return {"generator": f"proofs_examples.training.data.{self.name}", "source": self.source,
-                "params": self.params, "dt": self.dt, "n_trajectories": len(self.trajectories),
-                "samples": int(sum(len(t) for t in self.trajectories)), "dim": self.dim,
-                "zscore": {"mean": [float(v) for v in self.mean], "std": [float(v) for v in self.std]}}
+        out = {"generator": f"proofs_examples.training.data.{self.name}", "source": self.source,
+               "params": self.params, "dt": self.dt, "n_trajectories": len(self.trajectories),
+               "samples": int(sum(len(t) for t in self.trajectories)), "dim": self.dim,
+               "zscore": {"mean": [float(v) for v in self.mean], "std": [float(v) for v in self.std]}}
+        if self.heldout is not None:
+            out["heldout_samples"] = int(len(self.heldout))
+        return out
 
 
 def _zscore(name, raw: list, dt, source, params) -> Dataset:
@@ -236,8 +247,72 @@ def santafe_laser(embed: int = 3, lag: int = 2, start: int = 0, length: int | No
                    {"embed": embed, "lag": lag, "start": start, "length": length})
 
 
+# ----------------------------------------------------------------------------- ECG (user's file)
+
+ECG_NOTE = ("real human ECG, delay-embedded and standardised (10000 x 5), file "
+            "ECG_delay_embedded.npy of DurstewitzLab/ALRNN-DSR (GPL-3.0; read from the path the "
+            "user gives, never copied into this project)")
+
+
+def load_series(path, min_rows: int = 200, max_cols: int = 64) -> np.ndarray:
+    """A (T, N) float64 series from a ``.npy`` file, validated.
+
+    Raises :class:`DataError` (one line) for a missing/unreadable file, an array that is not
+    2-D with ``min_rows <= T`` and ``1 <= N <= max_cols``, or non-finite values.
+
+    >>> try:
+    ...     load_series("/no/such/file.npy")
+    ... except DataError as exc:
+    ...     print(exc)
+    data file /no/such/file.npy does not exist
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise DataError(f"data file {path} does not exist")
+    if not os.path.isfile(path):
+        raise DataError(f"data file {path} is not a file")
+    try:
+        X = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        why = str(exc).split(". ")[0].rstrip(".")
+        raise DataError(f"data file {path} is not a readable .npy array ({why})") from None
+    if X.dtype.kind not in "fiu":
+        raise DataError(f"data file {path}: expected a numeric array, got dtype {X.dtype}")
+    if X.ndim != 2 or X.shape[0] < min_rows or not 1 <= X.shape[1] <= max_cols:
+        raise DataError(f"data file {path}: expected shape (T, N) with T >= {min_rows} and "
+                        f"1 <= N <= {max_cols}, got {X.shape}")
+    X = X.astype(np.float64)
+    if not np.all(np.isfinite(X)):
+        raise DataError(f"data file {path}: contains NaN or infinite values")
+    return X
+
+
+def ecg(path=None, heldout: float = 0.2, length: int | None = None, seed: int = 0) -> Dataset:
+    """The delay-embedded ECG in *path*: the first ``1 - heldout`` of the rows (optionally only
+    the first ``length`` rows of the file) are the training trajectory, the last ``heldout``
+    fraction is :attr:`Dataset.heldout`. Both are z-scored with the training part's mean and
+    standard deviation (the file is already standardised, so this is nearly the identity).
+    The seed is unused (the data are a recording)."""
+    if path is None:
+        raise DataError("the ecg data set needs the path of the .npy file (--data PATH)")
+    if not 0.0 < heldout < 1.0:
+        raise DataError(f"heldout must be in (0, 1), got {heldout}")
+    X = load_series(path)
+    if length is not None:
+        X = X[:length]
+    cut = int(round(len(X) * (1.0 - heldout)))
+    if cut < 200 or len(X) - cut < 100:
+        raise DataError(f"data file {path}: {len(X)} rows are too few for a {heldout:.0%} hold-out")
+    ds = _zscore("ecg", [X[:cut]], 1.0,
+                 ECG_NOTE + f"; training rows 0..{cut - 1}, held-out rows {cut}..{len(X) - 1}",
+                 {"path": os.path.basename(path), "rows": int(len(X)), "heldout": heldout,
+                  "train_rows": [0, cut], "heldout_rows": [cut, int(len(X))]})
+    ds.heldout = (X[cut:] - ds.mean) / ds.std
+    return ds
+
+
 DATASETS = {"duffing": duffing, "lorenz63": lorenz63, "decision": decision,
-            "santafe_laser": santafe_laser}
+            "santafe_laser": santafe_laser, "ecg": ecg}
 
 
 def make_dataset(name: str, **kwargs) -> Dataset:
