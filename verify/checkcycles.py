@@ -57,7 +57,7 @@ from fractions import Fraction
 import flint
 
 from .checker import register
-from .checkchaos import _Fail, _eigenpair, _fm, _fr, _int, _ivvec, _pattern, _piece
+from .checkchaos import _Fail, _fm, _int, _ivl, _ivvec, _pattern, _piece
 from .checkmodel import CheckedMap, CheckInputError, _q
 
 CLAIM = "transversal-homoclinic-orbit-to-cycle"
@@ -90,10 +90,6 @@ def _ends(x: flint.arb) -> tuple[Fraction, Fraction]:
 
 def _col(vals) -> flint.arb_mat:
     return flint.arb_mat([[v] for v in vals])
-
-
-def _mat(rows) -> flint.arb_mat:
-    return flint.arb_mat(_fm(rows)) if rows and isinstance(rows[0][0], Fraction) else flint.arb_mat(rows)
 
 
 def _signs_ok(model: CheckedMap, x: flint.arb_mat, reach, pattern: str, where: str) -> None:
@@ -212,16 +208,15 @@ def _check(model: CheckedMap, claim, bits: int) -> None:
 
     # 2. eigen-data: right unstable pair at p_i, left unstable pair at p_j
     Di = cycle_product(i)
-    kind, val, cols = _eigenpair(_fr(Di), _eig_spec(dep, "vector"), "departure", bits)
-    if kind != "real" or not (val[0].lo > 1 or val[0].hi < -1):
-        raise _Fail("departure: the eigenvalue is not proven real with modulus > 1")
-    u = _col([_ab_iv(x) for x in cols[0]])
+    lam, uv = _real_eigenpair(Di, _eig_spec(dep, "vector"), "departure")
+    if not (lam.lo > 1 or lam.hi < -1):
+        raise _Fail("departure: the eigenvalue is not proven to have modulus > 1")
+    u = _col([_ab_iv(x) for x in uv])
     Dj = cycle_product(j)
-    DjT = [list(r) for r in zip(*_fr(Dj))]
-    kind, val, cols = _eigenpair(DjT, _eig_spec(arr, "left_vector"), "arrival", bits)
-    if kind != "real" or not (val[0].lo > 1 or val[0].hi < -1):
-        raise _Fail("arrival: the left eigenvalue is not proven real with modulus > 1")
-    w = [_ab_iv(x) for x in cols[0]]
+    lam, wv = _real_eigenpair(Dj.transpose(), _eig_spec(arr, "left_vector"), "arrival")
+    if not (lam.lo > 1 or lam.hi < -1):
+        raise _Fail("arrival: the left eigenvalue is not proven to have modulus > 1")
+    w = [_ab_iv(x) for x in wv]
     q = _int(arr.get("normalized"), "arrival.normalized", 0, n - 1)
     keep = [s for s in range(n) if s != q]
     T = flint.arb_mat(n, n - 1)
@@ -302,6 +297,54 @@ def _check(model: CheckedMap, claim, bits: int) -> None:
     for t in range(N):
         _signs_ok(model, x, nore, tau[t], f"orbit point x_{t}")
         x = arbJ[tau[t]] * x + arbc[tau[t]]
+
+
+def _real_eigenpair(J: flint.fmpq_mat, ep: dict, where: str):
+    """Krawczyk's test in Arb for a real eigenpair (λ, v), v_q = 1, of the exact matrix J:
+    F(λ, v) = J v − λ v on the box X = (λ, v without v_q); K(X) = x̃ − Y F(x̃) +
+    (I − Y F'(X))(X − x̃) strictly inside X proves exactly one eigenpair in X (Krawczyk 1969,
+    Moore's form; Y an exact approximate inverse of F'(x̃)). Returns (λ box, v boxes)."""
+    n = J.nrows()
+    q = _int(ep.get("normalized"), f"{where}.normalized", 0, n - 1)
+    lam = _ivl(ep.get("value"), f"{where}.value")
+    v = _ivvec(ep.get("vector"), n, f"{where}.vector")
+    if v[q].lo != 1 or v[q].hi != 1:
+        raise _Fail(f"{where}: vector[{q}] must be exactly 1 (normalisation)")
+    idx = [s for s in range(n) if s != q]
+    X = [lam] + [v[s] for s in idx]
+    mid = [(x.lo + x.hi) / 2 for x in X]
+    Ja = flint.arb_mat(J)
+    vm = [Fraction(1)] * n
+    for pos, s in enumerate(idx):
+        vm[s] = mid[1 + pos]
+    vma = _col([_ab(x) for x in vm])
+    Fm = Ja * vma - vma * _ab(mid[0])
+    Xa = [_ab_iv(x) for x in X]
+    va = [flint.arb(1)] * n
+    for pos, s in enumerate(idx):
+        va[s] = Xa[1 + pos]
+    DF = flint.arb_mat(n, n)
+    for r in range(n):
+        DF[r, 0] = -va[r]
+        for pos, s in enumerate(idx):
+            DF[r, 1 + pos] = Ja[r, s] - (Xa[0] if r == s else 0)
+    DFm = flint.arb_mat(n, n)
+    for r in range(n):
+        DFm[r, 0] = -_ab(vm[r])
+        for pos, s in enumerate(idx):
+            DFm[r, 1 + pos] = Ja[r, s] - (_ab(mid[0]) if r == s else 0)
+    try:
+        Y = DFm.inv().mid()
+    except ZeroDivisionError:
+        raise _Fail(f"{where}: F'(x̃) is singular: Krawczyk's test does not apply") from None
+    I = flint.arb_mat(_fm([[Fraction(int(a == b)) for b in range(n)] for a in range(n)]))
+    dX = _col([Xa[t] - _ab(mid[t]) for t in range(n)])
+    K = _col([_ab(x) for x in mid]) - Y * Fm + (I - Y * DF) * dX
+    for t in range(n):
+        lo, hi = _ends(K[t, 0])
+        if not (X[t].lo < lo and hi < X[t].hi):
+            raise _Fail(f"{where}: Krawczyk's test does not prove an eigenpair in the enclosure")
+    return lam, v
 
 
 def _eig_spec(side: dict, key: str) -> dict:

@@ -206,10 +206,19 @@ def long_cycle_chaos(model, trajectory, cid: str = "chaos-cycle", max_cycles: in
     # waste seeds: look for long cycles first, then short ones
     windows = [(max(min_period, 50), max_period), (min_period, 50)] if max_period > 50 > min_period else \
         [(min_period, max_period)]
+    # near-return tolerances relative to the trajectory's step length (a flow-like map moves
+    # a small, model-dependent distance per step)
+    Zt = np.asarray(trajectory, float)
+    step = float(np.abs(np.diff(Zt, axis=0)).max(axis=1).mean()) if len(Zt) > 1 else 0.05
+    tols = sorted({0.05, round(2 * step, 6)}) if step > 0 else [0.05]
     cycles = []
     for lo, hi in windows:
-        cycles = recurrent_cycles(model, trajectory, min_period=lo, max_period=hi, max_seeds=40,
-                                  max_seconds=max_seconds * (0.75 if lo >= 50 and len(windows) > 1 else 0.25))
+        for tol in tols:
+            share = (0.75 if lo >= 50 and len(windows) > 1 else 0.25) / len(tols)
+            cycles = recurrent_cycles(model, Zt, min_period=lo, max_period=hi, max_seeds=40, tol=tol,
+                                      max_seconds=max_seconds * share)
+            if any(c.unstable_dim == 1 for c in cycles):
+                break
         if any(c.unstable_dim == 1 for c in cycles):
             break
     stats["cycles_seconds"] = time.perf_counter() - t
