@@ -268,7 +268,7 @@ def _iterate(model, x: np.ndarray, steps: int) -> np.ndarray:
 
 def find_cycle_homoclinic(model, itinerary, points=None, index: int = 0, samples: int = 3000,
                           max_steps: int = 3000, near: float = 0.05, max_follow: int = 8000,
-                          max_candidates: int = 6, progress=None) -> CycleHomoclinicSearch:
+                          max_candidates: int = 12, progress=None) -> CycleHomoclinicSearch:
     """Shoot along the unstable manifold of the cycle (see the module docstring).
 
     >>> import numpy as np
@@ -291,11 +291,13 @@ def find_cycle_homoclinic(model, itinerary, points=None, index: int = 0, samples
     grid = np.geomspace(r_u / abs(frame.mu), r_u, samples)
     a = np.r_[grid, -grid]
     x = frame.points[index][None, :] + a[:, None] * u[None, :]
-    cands, tried = [], 0
+    cands, tried, seen = [], 0, []
     for t in range(1, max_steps + 1):
         x = model.f(x)
         j = (index + t) % k
         h = (x - frame.points[j]) @ frame.w[j]
+        if t < k:          # within the first period the curve has not left the cycle yet
+            continue
         sc = np.nonzero(np.sign(h[:-1]) != np.sign(h[1:]))[0]
         sc = sc[sc != samples - 1]
         if not len(sc):
@@ -305,6 +307,10 @@ def find_cycle_homoclinic(model, itinerary, points=None, index: int = 0, samples
         for s in order[:2]:
             if dist[s] > near:
                 break
+            # the same crossing seen again a few steps later: already refined
+            if any(abs(int(sc[s]) - b) <= 2 and t - tb <= 20 for tb, b in seen):
+                continue
+            seen.append((t, int(sc[s])))
             cands.append((t, float(dist[s])))
             tried += 1
             if progress:
