@@ -61,7 +61,7 @@ def _bad(tmp_path, name, arr):
 
 
 @pytest.mark.parametrize("case", ["missing", "directory", "text", "1-D", "3-D", "few rows", "many columns",
-                                  "nan", "strings", "no --data", "--data for a generated set"])
+                                  "nan", "strings", "npz", "no --data", "--data for a generated set"])
 def test_bad_ecg_input_is_one_line_on_stderr_and_exit_2(tmp_path, capsys, case):
     from proofs_examples.training.train import main
 
@@ -76,6 +76,9 @@ def test_bad_ecg_input_is_one_line_on_stderr_and_exit_2(tmp_path, capsys, case):
         "nan": _bad(tmp_path, "e.npy", np.where(np.eye(1000, 5) > 0, np.nan, 0.0)),
         "strings": _bad(tmp_path, "f.npy", np.array([["a"] * 5] * 300)),
     }.get(case)
+    if case == "npz":
+        path = str(tmp_path / "h.npz")
+        np.savez(path, x=np.zeros((1000, 5)))
     if case == "text":
         path = str(tmp_path / "g.npy")
         Path(path).write_text("1,2,3\n")

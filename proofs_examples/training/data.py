@@ -276,6 +276,8 @@ def load_series(path, min_rows: int = 200, max_cols: int = 64) -> np.ndarray:
     except (OSError, ValueError, EOFError) as exc:
         why = str(exc).split(". ")[0].rstrip(".")
         raise DataError(f"data file {path} is not a readable .npy array ({why})") from None
+    if not isinstance(X, np.ndarray):  # an .npz archive
+        raise DataError(f"data file {path}: expected one array (.npy), got an archive of several")
     if X.dtype.kind not in "fiu":
         raise DataError(f"data file {path}: expected a numeric array, got dtype {X.dtype}")
     if X.ndim != 2 or X.shape[0] < min_rows or not 1 <= X.shape[1] <= max_cols:
