@@ -5,6 +5,7 @@ import itertools
 from collections import Counter
 from fractions import Fraction as F
 
+import flint
 import numpy as np
 import pytest
 import sympy as sp
@@ -12,7 +13,8 @@ from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 from proofs_examples import example_path
 from symbolic.models import load_model, model_from_dict
-from symbolic.orbits import find_orbits
+from symbolic.orbits import (_compose_chain, _confirm_reference, _int_fractions, _IntOrbit, compose_itinerary,
+                             confirm_itinerary, find_orbits)
 from symbolic.regions import locate
 from verify.certificate import certified_orbit_ids, orbit_certificate
 from verify.checkmodel import CheckedMap
@@ -243,3 +245,121 @@ def test_family_touching_cells_only_at_a_boundary_point_is_not_a_continuum():
     m = model_from_dict({"kind": "plrnn", "A": [-1], "W": [[-1]], "h": [0]})
     res = find_orbits(m, max_period=4)
     assert [(o.type, o.points) for o in res.orbits] == [("boundary", ((0,),))]
+
+
+# ----------------------------------------------------------------------------- fast exact confirmation
+
+def _same_answer(a, b):
+    """Two confirm_itinerary answers are the same exact objects (points, regions, type,
+    continuum key, charpoly and stability counts)."""
+    if a is None or b is None:
+        return a is None and b is None
+    (oa, ka), (ob, kb) = a, b
+    return ka == kb and oa.to_json() == ob.to_json() and oa.boundary == ob.boundary
+
+
+def _guided_itineraries(m, k, rng, rounds=4):
+    """Itineraries likely to carry an orbit: a random one, then the regions of its float
+    cycle's points (SCYFI steps), plus the constant itinerary of a random region."""
+    L = m.L
+    out = []
+    itin = rng.random((k, L)) < 0.5
+    for _ in range(rounds):
+        out.append(tuple("".join("1" if b else "0" for b in row) for row in itin))
+        Js, cs = m.affine_pieces_float(itin)
+        J, c = np.eye(m.n), np.zeros(m.n)
+        for Jj, cj in zip(Js, cs):
+            J, c = Jj @ J, Jj @ c + cj
+        try:
+            z = np.linalg.solve(np.eye(m.n) - J, c)
+        except np.linalg.LinAlgError:
+            break
+        pts = [z]
+        for Jj, cj in zip(Js[:-1], cs[:-1]):
+            pts.append(Jj @ pts[-1] + cj)
+        if not np.all(np.isfinite(pts)):
+            break
+        itin = m.preact(np.array(pts)) > 0
+    out.append((out[0][0],) * k)
+    return out
+
+
+@settings(max_examples=70, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(model_dicts(max_n=3, max_L=4), st.integers(1, 7), st.integers(0, 2**16))
+def test_fast_confirmation_gives_exactly_the_points_of_the_straightforward_method(d, k, seed):
+    # degenerate draws included: points on boundaries (through-origin), continua (singular),
+    # Jordan blocks, rotations, duplicated/opposite hyperplanes
+    m = model_from_dict(d)
+    for itin in _guided_itineraries(m, k, np.random.default_rng(seed)):
+        fast, ref = confirm_itinerary(m, itin), _confirm_reference(m, itin)
+        assert _same_answer(fast, ref), itin
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(model_dicts(max_n=3, max_L=4), st.integers(0, 12), st.integers(0, 2**16))
+def test_product_tree_composition_equals_the_left_to_right_chain(d, k, seed):
+    m = model_from_dict(d)
+    rng = np.random.default_rng(seed)
+    itin = tuple("".join(rng.choice(["0", "1"], size=m.L)) for _ in range(k))
+    assert compose_itinerary(m, itin) == _compose_chain(m, itin)
+
+
+# gingerbreadman: continua (the period-6 islands) and a non-hyperbolic fixed point
+@pytest.mark.parametrize("name", ["gingerbreadman", "tent", "lozi", "bistable", "border_collision"])
+def test_fast_confirmation_reproduces_every_orbit_of_the_bundled_examples(name):
+    m = ex(name)
+    res = find_orbits(m, max_period=6 if m.n <= 1 else 4)
+    assert res.orbits
+    for o in res.orbits:
+        if o.type == "continuum":
+            itin = o.regions
+        else:
+            itin = o.regions * 2      # twice round: the minimal period is recovered
+        assert _same_answer(confirm_itinerary(m, itin), _confirm_reference(m, itin))
+
+
+def test_boundary_and_continuum_answers_agree_with_the_reference():
+    # z' = z/2 + relu(z)/2 (h = 0): z > 0 is a line of fixed points, 0 a boundary fixed point
+    m = model_from_dict({"kind": "plrnn", "A": ["1/2"], "W": [["1/2"]], "h": [0]})
+    for itin in [("1",), ("0",), ("1", "1"), ("0", "1"), ("1", "0", "0")]:
+        assert _same_answer(confirm_itinerary(m, itin), _confirm_reference(m, itin))
+    orbit, _ = confirm_itinerary(m, ("0",))
+    assert orbit.type == "boundary" and orbit.points == ((0,),)
+    assert confirm_itinerary(m, ("1",))[0].type == "continuum"
+
+
+def test_long_lozi_cycles_are_exact_orbits_of_the_map():
+    from graph.homoclinic import recurrent_cycles
+
+    m = ex("lozi")
+    cm = CheckedMap(m.to_dict())
+    cyc = recurrent_cycles(m, m.trajectory([0.1, 0.1], 4000)[500:], min_period=15, max_period=60,
+                           tol=0.05, max_seeds=15)
+    assert cyc
+    for c in cyc[:4]:
+        fast = confirm_itinerary(m, c.itinerary)
+        assert _same_answer(fast, _confirm_reference(m, c.itinerary))
+        orbit = fast[0]
+        pts = [list(p) for p in orbit.points]
+        for j, p in enumerate(pts):           # f(z_j) = z_{j+1}, independently evaluated
+            assert cm.f(p) == pts[(j + 1) % len(pts)]
+            assert locate(m, p).matches(orbit.regions[j])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.integers(-10**6, 10**6), min_size=1, max_size=3), min_size=1, max_size=4),
+       st.lists(st.sampled_from([1, 2, 3, 4, 6, 8, 9, 16, 27]), min_size=4, max_size=4),
+       st.sampled_from([1, 3, 5, 7, 15, 21, 105, 3**12, 5 * 7**5, 2**61 - 1, (2**61 - 1) * 3 * 3]),
+       st.integers(0, 3))
+def test_batch_reduction_to_lowest_terms_equals_fraction_reduction(xs, Ms, delta, share):
+    # entries sharing factors with delta (share > 0) exercise the smooth-part fallback
+    n = len(xs[0])
+    xs = [[v * (delta if (share and i == 0) else 1) * (3 ** share) for i, v in enumerate((row * n)[:n])]
+          for row in xs]
+    orb = _IntOrbit([[flint.fmpz(v) for v in row] for row in xs], [flint.fmpz(M) for M in Ms[:len(xs)]],
+                    flint.fmpz(delta))
+    got = _int_fractions(orb, len(xs))
+    want = tuple(tuple(F(v, delta * M) for v in row) for row, M in zip(xs, Ms))
+    assert got == want
+    assert all(g.numerator == w.numerator and g.denominator == w.denominator
+               for rg, rw in zip(got, want) for g, w in zip(rg, rw))
