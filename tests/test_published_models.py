@@ -149,6 +149,11 @@ def test_m20_full_report_certificate_is_accepted_by_the_checker(m20_report):
     assert len(cert["claims"]) >= 4 and _certified_ids(rep) <= report.accepted()
     # the four saddles are certified rows
     assert {r.subject for r in rep.claims if r.status == "certified"} >= {"P1-1", "P1-2", "P1-3", "P1-4"}
+    # the headline: a certified Smale-Birkhoff claim (homoclinic orbit of a long saddle cycle)
+    chaos = [c for c in cert["claims"] if c["type"] == "transversal-homoclinic-orbit-to-cycle"]
+    assert chaos and chaos[0]["id"] in report.accepted()
+    assert any(r.status == "certified" and r.theorem == "smale-birkhoff" for r in rep.claims)
+    assert (out / "cycle_homoclinic.png").stat().st_size > 0
 
 
 @pytest.mark.slow
@@ -183,7 +188,7 @@ def test_m30_report_certificate_is_accepted_by_the_checker(tmp_path):
     accepted. Manifold tracing adds no claims, so it is switched off here to keep the test short."""
     from verify.report import ReportOptions, build_report, write_report
 
-    rep = build_report(load_model(M30), ReportOptions(manifolds=False, resolution=24))
+    rep = build_report(load_model(M30), ReportOptions(manifolds=False, resolution=24, cycles=False))
     out = Path(write_report(rep, tmp_path / "r"))
     cert = json.loads((out / "certificate.json").read_text())
     report = check_certificate(cert)

@@ -21,6 +21,13 @@ def register(sub) -> None:
     p.add_argument("--max-length", type=int, default=None, metavar="N", help="homoclinic search length (default 8)")
     p.add_argument("--steps", type=int, default=3000, help="trajectory length for figures and the box")
     p.add_argument("--no-chaos", action="store_true", help="skip the homoclinic/heteroclinic search")
+    cyc = p.add_mutually_exclusive_group()
+    cyc.add_argument("--cycles", dest="cycles", action="store_const", const=True, default=None,
+                     help="search homoclinic orbits of long saddle cycles seeded from the attractor "
+                          "(default: when n >= 3 and no shorter connection proves chaos)")
+    cyc.add_argument("--no-cycles", dest="cycles", action="store_const", const=False)
+    p.add_argument("--cycle-seconds", type=float, default=60.0, metavar="S",
+                   help="time budget for seeding saddle cycles (default 60)")
     p.add_argument("--no-manifolds", action="store_true", help="skip tracing stable/unstable manifolds")
     p.add_argument("--depth", type=int, default=None, help="manifold tracing depth (default 30)")
     p.add_argument("--budget", type=int, default=None, help="manifold piece budget per manifold (default 1000)")
@@ -37,6 +44,8 @@ def run(args) -> int:
 
     from .report import ReportOptions, build_report, load_series, observation_map, write_report
 
+    if args.cycle_seconds <= 0:
+        raise UsageError("--cycle-seconds must be positive")
     if args.max_period is not None and args.max_period < 1:
         raise UsageError("--max-period must be at least 1")
     if os.path.exists(args.out) and not args.force:
@@ -52,7 +61,8 @@ def run(args) -> int:
     progress = Progress(args.quiet)
     progress(f"{model.summary()}", force=True)
     opts = ReportOptions(max_period=args.max_period, mode=args.mode, seed=args.seed, steps=args.steps,
-                         chaos=not args.no_chaos, max_length=args.max_length, manifolds=not args.no_manifolds,
+                         chaos=not args.no_chaos, cycles=args.cycles, cycle_seconds=args.cycle_seconds,
+                         max_length=args.max_length, manifolds=not args.no_manifolds,
                          depth=args.depth, budget=args.budget, data=data,
                          data_name=os.path.basename(args.data) if args.data else "")
     rep = build_report(model, opts, progress=progress)

@@ -346,3 +346,39 @@ def manifold_panels(proj: Projection, trajs: np.ndarray, orbits, manifolds, titl
                "trajectories in grey, the saddle as a black cross. Numerical pictures of pieces that are not "
                "re-checked by the checker.")
     return Figure("manifolds.png", _png(fig), caption)
+
+
+def cycle_homoclinic(proj: Projection, cycle: np.ndarray, orbit: np.ndarray, title: str = "") -> Figure:
+    """A certified homoclinic orbit of a saddle cycle: the cycle (black), the orbit from its
+    local unstable piece (blue, start ○) to its local stable piece (red, end ×)."""
+    d = proj.dim
+    fig = plt.figure(figsize=(6.4, 5.2))
+    ax = fig.add_subplot(1, 1, 1, projection="3d" if d == 3 else None)
+    C, O = proj(np.vstack([cycle, cycle[:1]])), proj(orbit)
+    cut = max(1, len(O) // 2)
+    parts = [(O[:cut + 1], "tab:blue", 0.5, "-", "orbit, first half"),
+             (O[cut:], "tab:red", 0.5, "-", "orbit, second half"), (C, "k", 1.6, "--", "saddle cycle")]
+    for P, col, lw, ls, lab in parts:
+        if d == 3:
+            ax.plot(P[:, 0], P[:, 1], P[:, 2], ls, color=col, lw=lw, label=lab)
+        elif d == 2:
+            ax.plot(P[:, 0], P[:, 1], ls, color=col, lw=lw, label=lab)
+        else:
+            ax.plot(P[:, 0], ls, color=col, lw=lw, label=lab)
+    if d >= 2:
+        ends = [(O[0], "o", "x_0 (on W^u)"), (O[-1], "X", "x_N (on W^s)")]
+        for p, mk, lab in ends:
+            if d == 3:
+                ax.scatter([p[0]], [p[1]], [p[2]], marker=mk, s=50, color="k", label=lab)
+            else:
+                ax.scatter([p[0]], [p[1]], marker=mk, s=50, color="k", label=lab)
+    ax.set_xlabel(proj.labels[0])
+    if d >= 2:
+        ax.set_ylabel(proj.labels[1])
+    if d == 3:
+        ax.set_zlabel(proj.labels[2])
+    ax.legend(loc="upper left", fontsize=7)
+    ax.set_title(title or "certified homoclinic orbit of a saddle cycle", fontsize=9)
+    cap = (f"Certified transversal homoclinic orbit of a period-{len(cycle)} saddle cycle ({len(orbit) - 1} steps), "
+           f"in {proj.describe()}.")
+    return Figure("cycle_homoclinic.png", _png(fig), cap)

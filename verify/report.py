@@ -53,6 +53,8 @@ class ReportOptions:
     resolution: int | None = None
     chaos: bool = True
     chaos_period: int = 1
+    cycles: bool | None = None        # long saddle cycles' homoclinic orbits (None: when n >= 3)
+    cycle_seconds: float = 60.0
     max_length: int | None = None
     max_claims: int = 20
     data: object = None              # (T, N) float array: held-out data for the reconstruction section
@@ -189,6 +191,7 @@ def build_report(model, opts: ReportOptions | None = None, progress=None) -> Rep
     # -- chaos
     chaos_records = []
     chaos_message = "not run"
+    late_cycle_figs = []
     if opts.chaos:
         done = stage("homoclinic")
         try:
@@ -216,6 +219,10 @@ def build_report(model, opts: ReportOptions | None = None, progress=None) -> Rep
             done(f"{len(chaos_records)} connections")
         except ImportError as exc:  # pragma: no cover - stage not installed
             done(f"skipped ({exc})")
+        proven = any(r.get("certified") and r.get("conclusion") for r in chaos_records)
+        if not proven and (opts.cycles if opts.cycles is not None else model.n >= 3):
+            chaos_message = _cycle_chaos(model, opts, stage, say, claims, chaos_records, late_cycle_figs,
+                                         chaos_message)
 
     # -- manifolds
     manifold_sets = []
@@ -304,8 +311,10 @@ def build_report(model, opts: ReportOptions | None = None, progress=None) -> Rep
         subj = f"{rec.get('from')} → {rec.get('to')}" if rec["kind"] != "heteroclinic-cycle" else "cycle"
         stmt = {"homoclinic": "transversal homoclinic orbit", "heteroclinic": "transversal heteroclinic orbit",
                 "snap-back": "snap-back repeller orbit", "heteroclinic-cycle": "heteroclinic cycle"}.get(rec["kind"], rec["kind"])
-        if rec.get("length"):
-            stmt += f" (length {rec['length']}, itinerary {' '.join(rec.get('itinerary', []))})"
+        if rec.get("length") and rec.get("itinerary"):
+            stmt += f" (length {rec['length']}, itinerary {' '.join(rec['itinerary'])})"
+        elif rec.get("length"):
+            stmt += f" (length {rec['length']})"
         cid = rec.get("claim", "")
         if rec.get("conclusion") and rec.get("certified"):
             conclusions.setdefault(rec["conclusion"], []).append(subj)
@@ -346,6 +355,9 @@ def build_report(model, opts: ReportOptions | None = None, progress=None) -> Rep
                                             title=f"{model.name or 'model'}: traced manifolds"))
     figs.append(figures.region_graph(G, search.orbits))
     figs.extend(late_figs)
+    for cyc_pts, orb_pts in late_cycle_figs:
+        figs.append(figures.cycle_homoclinic(proj, cyc_pts, orb_pts,
+                                             title=f"{model.name or 'model'}: certified homoclinic orbit"))
     done()
 
     json_results["connections"] = chaos_records
@@ -357,6 +369,38 @@ def build_report(model, opts: ReportOptions | None = None, progress=None) -> Rep
                          f"{opts.max_length or 8}; {chaos_message}). This is not a proof that none exists."))
     sections.append(("Orbit search", f"{search.mode} search for periods 1..{K}: **{search.status}** — {search.message}."))
     return ReportResult(model, opts, cert, rows, figs, sections, summary, stages, json_results)
+
+
+def _cycle_chaos(model, opts, stage, say, claims, chaos_records, late_figs, message) -> str:
+    """Long saddle cycles seeded from the attractor and their homoclinic orbits
+    (:mod:`verify.longchaos`); appends the claim, the record and the figure data."""
+    from .longchaos import long_cycle_chaos
+
+    done = stage("homoclinic / long cycles")
+    steps = max(3 * opts.steps, 12000)
+    Z = model.trajectory(np.full(model.n, 0.1), steps)[steps // 3:]
+    if not np.all(np.isfinite(Z)) or np.abs(Z).max() > 1e8:
+        done("skipped (the trajectory from (0.1, ..., 0.1) diverges)")
+        return message
+    res = long_cycle_chaos(model, Z, cid="chaos-cycle", max_seconds=opts.cycle_seconds,
+                           progress=lambda m: say(f"long cycles: {m}"))
+    if res.status != "certified":
+        done(res.message)
+        return f"{message}; long saddle cycles: {res.message}"
+    claim, hit = res.claims[0], res.connection
+    claims.append(claim)
+    k = hit.frame.period
+    chaos_records.append({
+        "kind": "homoclinic", "from": f"period-{k} cycle", "to": f"period-{k} cycle", "length": hit.length,
+        "certified": True, "theorem": "smale-birkhoff", "claim": claim["id"], "point": claim["point"],
+        "conclusion": (f"Smale–Birkhoff homoclinic theorem: a hyperbolic saddle cycle of period {k} (unstable "
+                       f"multiplier ≈ {hit.frame.mu:.4g}) has a transversal homoclinic orbit of {hit.length} steps, "
+                       "and f is affine and invertible near every point of the orbit's closure, so some iterate "
+                       "of f has an invariant Cantor set on which it is topologically conjugate to the full shift "
+                       "on two symbols: f is chaotic (positive topological entropy).")})
+    late_figs.append((hit.frame.points, hit.points(model)))
+    done(res.message)
+    return f"{message}; long saddle cycles: {res.message}"
 
 
 # ----------------------------------------------------------------------------- reconstruction
