@@ -684,6 +684,26 @@ def _in_ball(Q, r, x, z) -> bool:
     return sum(Q[i][j] * diff[i] * diff[j] for i in range(n) for j in range(n)) < r * r
 
 
+def _preimage_cells(model) -> list[str]:
+    """The cells of the arrangement (sorted bit strings) for the exact preimage search.
+
+    C of full row rank: all 2^L patterns (no LP). Otherwise the fast region-adjacency walk
+    (:func:`graph.regiongraph.region_graph`: seeded cells, batched LPs; ~9x faster than
+    :func:`symbolic.regions.enumerate_regions` for L >> n). Both keep every non-empty cell
+    (and possibly thin ones), so the preimages found strictly inside cells are the same;
+    the walk is used only when complete, else the LP walk of ``enumerate_regions``.
+    """
+    from .regiongraph import region_graph
+
+    L, n = model.L, model.n
+    if L == 0 or (L <= n and model.C.rank() == L):
+        return enumerate_regions(model).regions
+    rg = region_graph(model)
+    if rg.status == "complete":
+        return rg.cells
+    return enumerate_regions(model).regions
+
+
 def find_snapbacks(model, orbit, max_length: int = 12, max_nodes: int = 20000, regions=None,
                    max_seconds: float | None = None):
     """Shortest exact snap-back orbits of a repelling fixed point (list of :class:`SnapBack`),
@@ -699,7 +719,7 @@ def find_snapbacks(model, orbit, max_length: int = 12, max_nodes: int = 20000, r
         return Refusal(orbit.id, ball, "snap-back")
     Q, r = ball
     if regions is None:
-        regions = enumerate_regions(model).regions
+        regions = _preimage_cells(model)
     pieces = []
     for t in regions:
         J, c = model.affine_piece(t)
@@ -831,7 +851,7 @@ def find_connections(model, orbits=None, max_length: int = 8, max_period: int = 
                 if regions is None:
                     if progress:
                         progress("enumerating regions for the preimage search")
-                    regions = enumerate_regions(model).regions
+                    regions = _preimage_cells(model)
                 if progress:
                     progress(f"{o.id}: repelling fixed point, searching snap-back orbits")
                 out = find_snapbacks(model, o, max_length=max(max_length, 12), regions=regions,

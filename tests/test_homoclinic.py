@@ -332,3 +332,41 @@ def test_transition_graph_restricts_the_itineraries():
     assert all(("0", "0") not in zip(c.itinerary, c.itinerary[1:]) for c in res.connections)
     full = find_connections(m, max_length=6)
     assert {c.itinerary for c in res.connections} <= {c.itinerary for c in full.connections}
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_snapbacks_from_the_fast_cells_equal_those_from_the_lp_walk(data):
+    # the preimage search takes its cells from the region-adjacency walk; enumerate_regions'
+    # LP walk is the reference: same cells up to thin (empty-interior) patterns, same answers
+    from graph.homoclinic import _preimage_cells
+    from symbolic.regions import enumerate_regions
+    from tests.strategies import model_dicts
+
+    md = data.draw(model_dicts(max_n=2, max_L=4, kinds=("relu-affine",)))
+    n = len(md["e"])
+    extra = data.draw(st.integers(0, 4))                # more hyperplanes than dimensions: L > n
+    small = st.integers(-3, 3).map(str)
+    md["C"] = md["C"] + [[data.draw(small) for _ in range(n)] for _ in range(extra)]
+    md["d"] = md["d"] + [data.draw(small) for _ in range(extra)]
+    md["B"] = [row + [data.draw(small) for _ in range(extra)] for row in md["B"]]
+    scale = data.draw(st.sampled_from([1, 3, 3]))       # 3: expanding A, so repelling fixed points occur
+    md["A"] = [[str(F(v) * scale) for v in row] for row in md["A"]]
+    m = model_from_dict(md)
+    cs = enumerate_regions(m)
+    cells = _preimage_cells(m)
+    proven = set(cs.witnesses) if cs.method == "walk" else set(cs.regions)
+    assert cells == sorted(cells) and proven <= set(cells) <= set(cs.regions)
+    for o in find_orbits(m, 1).orbits:
+        if o.type == "repeller":
+            assert repr(find_snapbacks(m, o, max_length=4)) == repr(find_snapbacks(m, o, max_length=4, regions=cs.regions))
+
+
+def test_snapback_cells_of_a_shplrnn_with_many_hyperplanes_are_the_arrangements_cells():
+    # 20 planes in general position in R^3 cut it into 1 + 20 + 190 + 1140 = 1351 cells
+    # (Zaslavsky / Buck); the fast walk finds exactly those, enumerate_regions' walk agrees
+    from graph.homoclinic import _preimage_cells
+
+    m = _model("lorenz63")
+    cells = _preimage_cells(m)
+    assert len(cells) == 1 + 20 + 190 + 1140
