@@ -670,8 +670,9 @@ def _normalize_1d(P: Piece) -> Piece:
     return _build(P, P.of, P.Uf, np.array(G, float).reshape(-1, 1), np.array(g, float))
 
 
-def normalize(P: Piece, center=None) -> Piece:
-    """Re-parametrise: origin at an inner point, basis orthonormalised (QR), exactly.
+def normalize(P: Piece, center=None, orthonormal: bool = True) -> Piece:
+    """Re-parametrise: origin at an inner point, basis orthonormalised (QR), exactly
+    (``orthonormal=False``: only move the origin, keeping the parameters' scales).
 
     With ``b = c + S b'`` (``c`` a short dyadic vector near the Chebyshev centre,
     ``S = R̃^{-1}`` for a dyadic rounding ``R̃`` of the R factor of U) the piece is
@@ -689,7 +690,9 @@ def normalize(P: Piece, center=None) -> Piece:
             if center is None:
                 center = np.zeros(k)
     Uf = P.Uf
-    if k == 1:
+    if not orthonormal:
+        R = np.eye(k)
+    elif k == 1:
         nrm = float(np.linalg.norm(Uf))
         R = np.array([[nrm if nrm > 0 else 1.0]])
     else:
@@ -947,6 +950,18 @@ def preimage(P: Piece, model, region: str, box=None, tol: float = DEFAULT_TOL) -
                 Nm[i, j] = v[i, 0]
         x0, Nx = _qrows(w0, range(n)), _qrows(Nm, range(n))
         b0, Nb = _qrows(w0, range(n, n + k)), _qrows(Nm, range(n, n + k))
+        if p == k and k and Nb.det() != 0:
+            # f_t is invertible on the piece: keep the parent's parameters (x = x0' + Nx' b),
+            # so thinness is judged in the parent's (balanced) parameter domain and not in an
+            # arbitrarily scaled nullspace basis (a 19-D W^s piece with directions from 0.2
+            # down to 1e-12 would otherwise look like a sliver and be dropped)
+            Nbi = Nb.inv()
+            Nx = Nx * Nbi
+            x0 = x0 - Nx * b0
+            Nb = flint.fmpq_mat(k, k)
+            for i in range(k):
+                Nb[i, i] = 1
+            b0 = flint.fmpq_mat(k, 1)
         G = P.G * Nb
         g = P.g - P.G * b0
         # region: sig_i (C_i x + d_i) >= 0  <=>  -sig_i C_i Nx y <= sig_i (C_i x0 + d_i)
@@ -958,6 +973,15 @@ def preimage(P: Piece, model, region: str, box=None, tol: float = DEFAULT_TOL) -
         Q = Piece(x0, Nx, _qvstack(G, Gr), _qvstack(g, gr), True)
     else:
         Jf, cf = _f(J), _f(ct)[:, 0]
+        if k and np.linalg.cond(Jf) < 1e10:
+            # f_t invertible: x = J^{-1} (o + U b − c) in the parent's parameters b (see above)
+            Nx = np.linalg.solve(Jf, P.Uf)
+            x0 = np.linalg.solve(Jf, P.of - cf)
+            Gr = -(sig[:, None] * (model.Cf @ Nx))
+            gr = sig * (model.Cf @ x0 + model.df)
+            Q = Piece(x0, Nx, np.vstack([P.Gf, Gr]), np.concatenate([P.gf, gr]), False)
+            Nb, b0 = np.eye(k), np.zeros(k)
+            return _finish_preimage(Q, P, region, k, Nb, b0, box, tol, keep_params=True)
         K = np.hstack([Jf, -P.Uf])
         rhs = P.of - cf
         Us, s, Vt = np.linalg.svd(K)
@@ -967,6 +991,11 @@ def preimage(P: Piece, model, region: str, box=None, tol: float = DEFAULT_TOL) -
             return None
         Nm = Vt[rank:].T
         x0, Nx, b0, Nb = w0[:n], Nm[:n], w0[n:], Nm[n:]
+        if Nb.shape == (k, k) and k and np.linalg.cond(Nb) < 1e12:      # parent's parameters (see above)
+            Nbi = np.linalg.inv(Nb)
+            Nx = Nx @ Nbi
+            x0 = x0 - Nx @ b0
+            Nb, b0 = np.eye(k), np.zeros(k)
         Gr = -(sig[:, None] * (model.Cf @ Nx))
         gr = sig * (model.Cf @ x0 + model.df)
         Q = Piece(x0, Nx, np.vstack([P.Gf @ Nb, Gr]), np.concatenate([P.gf - P.Gf @ b0, gr]), False)
@@ -974,6 +1003,13 @@ def preimage(P: Piece, model, region: str, box=None, tol: float = DEFAULT_TOL) -
         Nbf, b0f = _f(Nb) if Nb.ncols() else np.zeros((k, 0)), _f(b0)[:, 0]
     else:
         Nbf, b0f = Nb, b0
+    return _finish_preimage(Q, P, region, k, Nbf, b0f, box, tol)
+
+
+def _finish_preimage(Q, P, region, k, Nbf, b0f, box, tol, keep_params: bool = False):
+    """Record the chain, clip to the box, drop empty / sliver pieces, normalise (with
+    *keep_params*, Q is parametrised by its parent's parameters: keep their scales, as
+    orthonormal x-space parameters would make a strongly anisotropic piece look like a sliver)."""
     Q = Q.with_(region=region, itinerary=(region,) + P.itinerary, depth=P.depth + 1,
                 info={"chain": (P, np.asarray(Nbf, float).reshape(k, -1), np.asarray(b0f, float))})
     if Q.k > 0:
@@ -984,9 +1020,9 @@ def preimage(P: Piece, model, region: str, box=None, tol: float = DEFAULT_TOL) -
         r, c = chebyshev(Q)
         if c is None or _thin(r, Q.k, tol, _scale(Q)):
             return None
-        Q = normalize(Q, c)
+        Q = normalize(Q, c, orthonormal=not keep_params)
         Q = prune(Q)
-        if Q.k >= 2:                                 # re-check in the new parameters
+        if Q.k >= 2 and not keep_params:             # re-check in the new parameters
             r2, c2 = chebyshev(Q)
             if c2 is None or _thin(r2, Q.k, tol, _scale(Q)):
                 return None
