@@ -363,3 +363,17 @@ def test_batch_reduction_to_lowest_terms_equals_fraction_reduction(xs, Ms, delta
     assert got == want
     assert all(g.numerator == w.numerator and g.denominator == w.denominator
                for rg, rw in zip(got, want) for g, w in zip(rg, rw))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(model_dicts(max_n=3, max_L=4), st.integers(1, 3))
+def test_float_screen_with_the_condition_bound_keeps_exactly_the_svd_screens_candidates(d, p):
+    # singular draws (line attractors: exactly singular I - J_F) take the SVD path for the batch
+    from symbolic.orbits import _float_screen, _float_screen_svd, _necklaces, _pieces_float
+    from symbolic.regions import all_patterns
+
+    m = model_from_dict(d)
+    regs = all_patterns(m.L)
+    Js, cs, bits = _pieces_float(m, regs)
+    itins = _necklaces(len(regs), p)
+    assert np.array_equal(_float_screen(m, Js, cs, itins, bits), _float_screen_svd(m, Js, cs, itins, bits))
