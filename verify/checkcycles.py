@@ -1,4 +1,8 @@
-"""Checker claim for homoclinic orbits of long saddle cycles (trusted base; DESIGN §8, §9).
+"""Checker claims about long cycles given by their itineraries (trusted base; DESIGN §8, §9).
+
+``periodic-orbit-enclosure``
+    A hyperbolic (or attracting) k-cycle whose exact points would be too large to write:
+    see :func:`check_periodic_orbit_enclosure`.
 
 ``transversal-homoclinic-orbit-to-cycle`` (theorem ``smale-birkhoff``)
     A hyperbolic k-cycle with a 1-D unstable direction, given only by its itinerary, and an
@@ -59,6 +63,7 @@ import flint
 from .checker import register
 from .checkchaos import _Fail, _fm, _int, _ivl, _ivvec, _pattern, _piece
 from .checkmodel import CheckedMap, CheckInputError, _q
+from .checkroots import charpoly, locate_roots
 
 CLAIM = "transversal-homoclinic-orbit-to-cycle"
 THEOREM = "smale-birkhoff"
@@ -177,34 +182,13 @@ def _check(model: CheckedMap, claim, bits: int) -> None:
     if (i + N - j) % k:
         raise _Fail(f"phase: x_N lies on W^s of cycle point {(i + N) % k}, not {j}")
 
-    # exact affine pieces; local diffeomorphism everywhere on the cycle and the connection
-    exact = {}
-    for s in set(sig) | set(tau):
-        J, c = _piece(model, s)
-        Jf = _fm(J)
-        if Jf.det() == 0:
-            raise _Fail(f"det J = 0 in region {s!r}: f is not a local diffeomorphism there")
-        exact[s] = (Jf, _fm([[v] for v in c]))
-    arbJ = {s: flint.arb_mat(J) for s, (J, _) in exact.items()}
-    arbc = {s: flint.arb_mat(c) for s, (_, c) in exact.items()}
-
-    # 1. the cycle: unique fixed point of the cycle map, balls along the cycle
-    D0, c0 = _affine_tree([exact[s] for s in sig], 0, k)
-    I = flint.arb_mat(_fm([[Fraction(int(r == c)) for c in range(n)] for r in range(n)]))
-    try:
-        p = (I - flint.arb_mat(D0)).solve(flint.arb_mat(c0))
-    except ZeroDivisionError:
-        raise _Fail("I − DF^k is not proven invertible: the cycle map may have no unique fixed point") from None
-    pts = []
-    nore = {kk: flint.arb(0) for kk in model.kinks}
-    for t in range(k):
-        _signs_ok(model, p, nore, sig[t], f"cycle point {t}")
-        pts.append(p)
-        p = arbJ[sig[t]] * p + arbc[sig[t]]
+    exact, arbJ, arbc, pts, _ = _cycle_balls(model, sig, tau)
 
     def cycle_product(idx):
         order = [sig[(idx + m) % k] for m in range(k)]
         return _affine_tree([exact[s] for s in order], 0, k)[0]
+
+    nore = {kk: flint.arb(0) for kk in model.kinks}
 
     # 2. eigen-data: right unstable pair at p_i, left unstable pair at p_j
     Di = cycle_product(i)
@@ -297,6 +281,80 @@ def _check(model: CheckedMap, claim, bits: int) -> None:
     for t in range(N):
         _signs_ok(model, x, nore, tau[t], f"orbit point x_{t}")
         x = arbJ[tau[t]] * x + arbc[tau[t]]
+
+
+def _cycle_balls(model: CheckedMap, sig: list, extra=(), need_det: bool = True):
+    """Exact pieces of the patterns in *sig* (and *extra*), the cycle's points as Arb balls
+    (unique fixed point of the cycle map, each strictly inside its region) and the exact
+    period map DF^k at point 0."""
+    n, k = model.n, len(sig)
+    exact = {}
+    for s in set(sig) | set(extra):
+        J, c = _piece(model, s)
+        Jf = _fm(J)
+        if need_det and Jf.det() == 0:
+            raise _Fail(f"det J = 0 in region {s!r}: f is not a local diffeomorphism there")
+        exact[s] = (Jf, _fm([[v] for v in c]))
+    arbJ = {s: flint.arb_mat(J) for s, (J, _) in exact.items()}
+    arbc = {s: flint.arb_mat(c) for s, (_, c) in exact.items()}
+    D0, c0 = _affine_tree([exact[s] for s in sig], 0, k)
+    I = flint.arb_mat(_fm([[Fraction(int(r == c)) for c in range(n)] for r in range(n)]))
+    try:
+        p = (I - flint.arb_mat(D0)).solve(flint.arb_mat(c0))
+    except ZeroDivisionError:
+        raise _Fail("I − DF^k is not proven invertible: the cycle map may have no unique fixed point") from None
+    pts = []
+    nore = {kk: flint.arb(0) for kk in model.kinks}
+    for t in range(k):
+        _signs_ok(model, p, nore, sig[t], f"cycle point {t}")
+        pts.append(p)
+        p = arbJ[sig[t]] * p + arbc[sig[t]]
+    return exact, arbJ, arbc, pts, D0
+
+
+ENCLOSURE = "periodic-orbit-enclosure"
+
+
+@register(ENCLOSURE)
+def check_periodic_orbit_enclosure(model: CheckedMap, claim, cert=None) -> str | None:
+    """A periodic orbit given by its itinerary (points too large to write exactly).
+
+    Data: ``{"itinerary": [k patterns], "point": [[lo, hi], ...] (an enclosure of z_0),
+    "stable_dim": s, "unstable_dim": u, "precision_bits": P}``. Verified: the itinerary is
+    primitive, I − DF^k is invertible and the unique fixed point of the cycle map lies in
+    ``point``, every cycle point's ball is strictly inside its region (so the exact point is
+    a k-periodic orbit of f with that itinerary, f affine near it), and the exact
+    characteristic polynomial of DF^k has s roots inside and u outside the unit circle.
+    """
+    bits = _int(claim.get("precision_bits"), "precision_bits", _MIN_BITS, _MAX_BITS)
+    old = flint.ctx.prec
+    flint.ctx.prec = bits
+    try:
+        itin = claim.get("itinerary")
+        if not isinstance(itin, list) or not itin:
+            raise CheckInputError("itinerary: expected a non-empty list of sign patterns")
+        sig = [_pattern(model, s, f"itinerary[{t}]") for t, s in enumerate(itin)]
+        if not _primitive(sig):
+            raise _Fail("itinerary is a power of a shorter word: the period is not minimal")
+        _, _, _, pts, D0 = _cycle_balls(model, sig, need_det=False)
+        box = _ivvec(claim.get("point"), model.n, "point")
+        for r in range(model.n):
+            lo, hi = _ends(pts[0][r, 0])
+            if not (box[r].lo <= lo and hi <= box[r].hi):
+                raise _Fail(f"point: coordinate {r} of z_0 is not inside the claimed enclosure")
+        counts = locate_roots(charpoly([[Fraction(int(D0[a, b].p), int(D0[a, b].q)) for b in range(model.n)]
+                                        for a in range(model.n)]))
+        if counts is None:
+            raise _Fail("an eigenvalue of DF^k could not be separated from the unit circle: hyperbolicity not proven")
+        want = (claim.get("stable_dim"), claim.get("unstable_dim"))
+        if want != (counts["inside"], counts["outside"]):
+            raise _Fail(f"eigenvalues inside/outside the unit circle are {counts['inside']}/{counts['outside']}, "
+                        f"claimed {want[0]}/{want[1]}")
+    except _Fail as exc:
+        return str(exc)
+    finally:
+        flint.ctx.prec = old
+    return None
 
 
 def _real_eigenpair(J: flint.fmpq_mat, ep: dict, where: str):

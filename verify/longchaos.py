@@ -249,3 +249,39 @@ def long_cycle_chaos(model, trajectory, cid: str = "chaos-cycle", max_cycles: in
         last = cert.message
     return LongCycleChaos("not-found", f"saddle cycles of periods {tried} searched; last: {last}", [], cycles,
                           None, stats)
+
+
+def cycle_enclosure_claim(model, itinerary, points, cid: str) -> tuple[dict | None, str | None]:
+    """(claim, None) for the k-cycle with this itinerary (model region bits) as a
+    ``periodic-orbit-enclosure`` claim the checker accepted, or (None, reason). *points* are
+    the float cycle points (used for the sign patterns, the z_0 box and the stability guess).
+
+    >>> from proofs_examples import example_path
+    >>> from symbolic.models import load_model
+    >>> from graph.shooting import cycle_frame
+    >>> m = load_model(example_path("lozi"))
+    >>> claim, why = cycle_enclosure_claim(m, ("1", "0"), cycle_frame(m, ("1", "0")).points, "P2")
+    >>> claim["stable_dim"], claim["unstable_dim"], why
+    (1, 1, None)
+    """
+    from .checkcycles import ENCLOSURE, check_periodic_orbit_enclosure
+
+    if 0 < sys.get_int_max_str_digits() < 1_000_000:
+        sys.set_int_max_str_digits(1_000_000)
+    cm = CheckedMap(model.to_dict())
+    X = np.asarray(points, float)
+    k = len(itinerary)
+    J, _ = model.affine_pieces_float(np.array([[b == "1" for b in s] for s in itinerary]))
+    M = np.eye(model.n)
+    for Jt in J:
+        M = Jt @ M
+    mult = np.abs(np.linalg.eigvals(M))
+    bits = 64 * ((int(_growth_bits(J)) + 256 + 63) // 64)
+    tol = Fraction(1, 10**7)
+    box = [[_fs(_rat(x, 60) - tol * (1 + abs(_rat(x, 60)))), _fs(_rat(x, 60) + tol * (1 + abs(_rat(x, 60))))]
+           for x in X[0]]
+    claim = {"id": cid, "type": ENCLOSURE, "itinerary": [_cm_pattern(cm, X[t]) for t in range(k)],
+             "point": box, "stable_dim": int(np.sum(mult < 1)), "unstable_dim": int(np.sum(mult > 1)),
+             "precision_bits": bits, "info": {"period": k, "multipliers_float": sorted(mult.tolist())[::-1][:4]}}
+    why = check_periodic_orbit_enclosure(cm, claim)
+    return (claim, None) if why is None else (None, why)

@@ -182,6 +182,7 @@ def build_report(model, opts: ReportOptions | None = None, progress=None) -> Rep
     trajs, diverged = _trajectories(model, opts, search.orbits)
     G = _visited_graph(model, trajs)
     done()
+    traj_cycles = _trajectory_cycles(model, trajs, K, stage, claims) if len(trajs) else []
     summary = {
         "name": model.name, "kind": model.kind, "n": model.n, "hyperplanes": model.L,
         "regions_visited": G.number_of_nodes(), "trajectories": len(trajs), "diverged": diverged,
@@ -322,6 +323,13 @@ def build_report(model, opts: ReportOptions | None = None, progress=None) -> Rep
         rows.append(ClaimRow(subj, stmt, "certified" if certified else "refused",
                              theorem=rec.get("theorem") or "", reason=rec.get("reason", ""), claim_id=cid))
 
+    for cid, stmt, reason in traj_cycles:
+        good = cid is not None and cid in ok and ok[cid].ok
+        rows.append(ClaimRow(stmt.split(":")[0], stmt.split(": ", 1)[1], "certified" if good else "refused",
+                             theorem="itinerary + Arb enclosure, exact charpoly" if good else "",
+                             reason="" if good else (reason or (ok[cid].reason if cid in ok else "")),
+                             claim_id=cid or ""))
+
     if basin is not None:
         _basin_rows(basin, basin_info, set(r.id for r in report.results if r.ok), rows, sections, figs)
 
@@ -369,6 +377,51 @@ def build_report(model, opts: ReportOptions | None = None, progress=None) -> Rep
                          f"{opts.max_length or 8}; {chaos_message}). This is not a proof that none exists."))
     sections.append(("Orbit search", f"{search.mode} search for periods 1..{K}: **{search.status}** — {search.message}."))
     return ReportResult(model, opts, cert, rows, figs, sections, summary, stages, json_results)
+
+
+def _trajectory_cycles(model, trajs, K: int, stage, claims, qmax: int = 1000) -> list:
+    """Cycles of period > K that the report's trajectories settle on (an attracting cycle too
+    long for the complete orbit search, e.g. a heartbeat), certified by itinerary and Arb
+    enclosure (``periodic-orbit-enclosure``): [(claim id or None, "subject: statement", reason)]."""
+    from graph.attractors import _periodic_tail
+    from symbolic.regions import array_to_bits
+
+    from .longchaos import cycle_enclosure_claim
+
+    T = trajs.shape[1]
+    qmax = min(qmax, T - 4)
+    if qmax <= K:
+        return []
+    q_of = _periodic_tail(np.transpose(trajs[:, -(qmax + 3):, :], (1, 0, 2)), qmax)
+    found = {}
+    for idx, q in enumerate(q_of):
+        if q <= K:
+            continue
+        pts = trajs[idx, -q:, :]
+        pat = (pts @ model.Cf.T + model.df) > 0
+        bits = array_to_bits(pat)
+        r = min(range(q), key=lambda i: bits[i:] + bits[:i])
+        key = tuple(bits[r:] + bits[:r])
+        found.setdefault(key, [np.roll(pts, -r, axis=0), 0])[1] += 1
+    if not found:
+        return []
+    done = stage("cycles from trajectories")
+    out = []
+    for key, (pts, count) in sorted(found.items(), key=lambda kv: len(kv[0])):
+        q = len(key)
+        cid = f"cycle:P{q}-{len(out) + 1}"
+        claim, why = cycle_enclosure_claim(model, key, pts, cid)
+        kind = "attracting cycle" if claim is not None and claim["unstable_dim"] == 0 else "cycle"
+        dims = f" ({claim['stable_dim']} stable / {claim['unstable_dim']} unstable eigenvalues)" if claim else ""
+        stmt = (f"P{q} (from trajectories): period-{q} {kind}{dims}, reached by {count} of {len(trajs)} "
+                "trajectories")
+        if claim is not None:
+            claims.append(claim)
+            out.append((cid, stmt, None))
+        else:
+            out.append((None, stmt, why))
+    done(f"{len(out)} cycle(s) of period > {K}")
+    return out
 
 
 def _cycle_chaos(model, opts, stage, say, claims, chaos_records, late_figs, message) -> str:
