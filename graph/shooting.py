@@ -268,7 +268,8 @@ def _iterate(model, x: np.ndarray, steps: int) -> np.ndarray:
 
 def find_cycle_homoclinic(model, itinerary, points=None, index: int = 0, samples: int = 3000,
                           max_steps: int = 3000, near: float = 0.05, max_follow: int = 8000,
-                          max_candidates: int = 12, progress=None) -> CycleHomoclinicSearch:
+                          max_candidates: int = 12, max_seconds: float | None = None,
+                          progress=None) -> CycleHomoclinicSearch:
     """Shoot along the unstable manifold of the cycle (see the module docstring).
 
     >>> import numpy as np
@@ -293,6 +294,10 @@ def find_cycle_homoclinic(model, itinerary, points=None, index: int = 0, samples
     x = frame.points[index][None, :] + a[:, None] * u[None, :]
     cands, tried, seen = [], 0, []
     for t in range(1, max_steps + 1):
+        if max_seconds is not None and time.perf_counter() - t0 > max_seconds:
+            return CycleHomoclinicSearch(
+                "not-found", f"time budget of {max_seconds:g} s spent at step {t} ({tried} crossings refined)",
+                None, cands, time.perf_counter() - t0)
         x = model.f(x)
         j = (index + t) % k
         h = (x - frame.points[j]) @ frame.w[j]

@@ -185,9 +185,10 @@ class LongCycleChaos:
 
 def long_cycle_chaos(model, trajectory, cid: str = "chaos-cycle", max_cycles: int = 3,
                      min_period: int = 20, max_period: int = 400, max_seconds: float = 60.0,
-                     progress=None) -> LongCycleChaos:
+                     shoot_seconds: float | None = 120.0, progress=None) -> LongCycleChaos:
     """Search saddle cycles seeded by near-returns of *trajectory* (on the attractor), shoot
-    for a homoclinic orbit of each with a 1-D unstable manifold and certify the first found.
+    for a homoclinic orbit of each with a 1-D unstable manifold and certify the first found
+    (at most *max_seconds* seeding cycles and *shoot_seconds* shooting for each cycle).
 
     >>> from proofs_examples import example_path
     >>> from symbolic.models import load_model
@@ -232,7 +233,8 @@ def long_cycle_chaos(model, trajectory, cid: str = "chaos-cycle", max_cycles: in
     for c in saddles[:max_cycles]:
         t = time.perf_counter()
         res = find_cycle_homoclinic(model, c.itinerary, c.points, samples=3000,
-                                    max_steps=max(3000, 8 * c.period), near=0.03, progress=None)
+                                    max_steps=max(3000, 8 * c.period), near=0.03, progress=None,
+                                    max_seconds=shoot_seconds)
         stats[f"shoot_P{c.period}_seconds"] = time.perf_counter() - t
         say(f"period-{c.period} cycle: {res.message}")
         tried.append(c.period)
