@@ -582,8 +582,14 @@ def _float_screen(model, Js, cs, itins: np.ndarray, region_bits: np.ndarray):
     cond = np.full(M, np.inf)
     bound = np.full(M, np.inf)
     # ||I - J_F||_1 <= 1 + prod_j ||J_j||_1 (submultiplicative), from per-region norms
-    norm1_r = np.abs(Js).sum(axis=1).max(axis=1)
-    normM = 1.0 + np.prod(norm1_r[itins], axis=1)
+    # per-region quantities once per region when the regions are fewer than the batch (else
+    # per row: with 2^20 regions and a batch of 2000, per-region work would dominate)
+    few = len(Js) <= M
+    if few:
+        norm1_r = np.abs(Js).sum(axis=1).max(axis=1)
+        normM = 1.0 + np.prod(norm1_r[itins], axis=1)
+    else:
+        normM = 1.0 + np.prod([np.abs(Jj).sum(axis=1).max(axis=1) for Jj in Jg], axis=0)
     try:
         with np.errstate(all="ignore"):
             inv = np.linalg.inv(Mat)
@@ -609,8 +615,9 @@ def _float_screen(model, Js, cs, itins: np.ndarray, region_bits: np.ndarray):
             ok[:] = False
     norms = np.linalg.norm(model.Cf, axis=1)
     norms = np.where(norms > 0, norms, 1.0)
-    sig_r = np.where(region_bits, 1.0, -1.0)
-    growth_r = np.maximum(1.0, np.abs(Js).sum(axis=2).max(axis=1))
+    if few:
+        sig_r = np.where(region_bits, 1.0, -1.0)
+        growth_r = np.maximum(1.0, np.abs(Js).sum(axis=2).max(axis=1))
     minmargin = np.full(M, np.inf)
     growth = np.ones(M)
     zj = z
@@ -619,11 +626,12 @@ def _float_screen(model, Js, cs, itins: np.ndarray, region_bits: np.ndarray):
         r = itins[:, j]
         if model.L:
             pre = zj @ model.Cf.T + model.df
-            minmargin = np.minimum(minmargin, (sig_r[r] * pre / norms).min(axis=1))
+            sig = sig_r[r] if few else np.where(region_bits[r], 1.0, -1.0)
+            minmargin = np.minimum(minmargin, (sig * pre / norms).min(axis=1))
         scale = np.maximum(scale, 1.0 + np.abs(zj).max(axis=1))
         if j + 1 < p:
             zj = np.einsum("mij,mj->mi", Jg[j], zj) + cg[j]
-        growth *= growth_r[r]
+        growth *= growth_r[r] if few else np.maximum(1.0, np.abs(Jg[j]).sum(axis=2).max(axis=1))
     # where the bound decides (margin below minus the bounded tolerance) the SVD tolerance,
     # being smaller, rejects too; elsewhere compute the SVD condition
     undecided = sure & ok & ~(minmargin <= -1e-11 * (bound + growth) * scale)

@@ -377,3 +377,5 @@ def test_float_screen_with_the_condition_bound_keeps_exactly_the_svd_screens_can
     Js, cs, bits = _pieces_float(m, regs)
     itins = _necklaces(len(regs), p)
     assert np.array_equal(_float_screen(m, Js, cs, itins, bits), _float_screen_svd(m, Js, cs, itins, bits))
+    part = itins[: max(1, len(regs) // 2)]       # a batch smaller than the region list: per-row quantities
+    assert np.array_equal(_float_screen(m, Js, cs, part, bits), _float_screen_svd(m, Js, cs, part, bits))
