@@ -59,7 +59,7 @@ def resolve_model(spec: str, kind: str | None = None, P: int | None = None):
 def realisable_cells(model, max_period: int, mode: str, progress=None):
     """The arrangement's cells from the fast region walk (graph/), when the exhaustive cycle
     search needs them (hyperplanes in non-general position: L > n); else None."""
-    if mode == "scyfi" or max_period < 2 or model.L <= model.n:
+    if mode == "scyfi" or model.L <= model.n:
         return None
     from graph.regiongraph import region_graph
 
