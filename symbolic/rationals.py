@@ -14,12 +14,20 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 from fractions import Fraction
 from typing import Iterable, Sequence
 
 import flint
 
 from .errors import ModelError
+
+# exact points of long cycles have numerators of 10^4..10^5 digits (a period-211 cycle of a
+# 20-D model: ~128k bits); Python's default int <-> str limit (4300 digits) would make
+# printing them raise
+_DIGITS = 1_000_000
+if 0 < sys.get_int_max_str_digits() < _DIGITS:
+    sys.set_int_max_str_digits(_DIGITS)
 
 __all__ = [
     "to_fraction", "fraction_str", "parse_fraction_str", "fmpq_of", "fraction_of",
