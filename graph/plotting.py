@@ -63,7 +63,12 @@ def projection_for(model, trajectory: np.ndarray):
         from symbolic.rationals import to_float
 
         B = obs["B"]
-        Bf = to_float(B) if not isinstance(B, np.ndarray) else B
+        if isinstance(B, np.ndarray):
+            Bf = B
+        elif isinstance(B, list):                  # rows of exact rationals
+            Bf = np.array([[float(v) for v in row] for row in B])
+        else:
+            Bf = to_float(B)
         if Bf.shape[0] >= 2:
             k = min(3, Bf.shape[0])
             return Bf[:k], np.zeros(n), [f"x{i + 1}" for i in range(k)]
@@ -97,6 +102,14 @@ def plot_manifolds(model, results, path: str | None = None, trajectory: np.ndarr
     box = results[0].box if results else None
     if trajectory is None:
         trajectory = model_trajectory(model, box=box)
+    trajectory = np.asarray(trajectory, float)
+    if len(trajectory):                  # a diverging background orbit would swamp the axes
+        keep = np.all(np.isfinite(trajectory), axis=1)
+        if box is not None:
+            lo, hi = (np.array([float(v) for v in b]) for b in box)
+            pad = hi - lo
+            keep &= np.all((trajectory >= lo - pad) & (trajectory <= hi + pad), axis=1)
+        trajectory = trajectory[keep]
     P, c, labels = projection_for(model, trajectory)
     d = P.shape[0]
     proj = lambda X: (np.atleast_2d(X) - c) @ P.T

@@ -12,6 +12,14 @@ affine branch of its region, clipped to the box and split along the arrangement 
 cells it enters (:func:`symbolic.pieces.split`). Images are exact over Q when the local
 piece is.
 
+Jump (fixed points, W^u of dimension ≥ 2, ``jump=True``): while f^m(L) stays inside the fixed point's own region
+and the box, f^m(L) is one convex piece (f is affine there), and
+L ∪ f(D) ∪ ... ∪ f^M(D) = f^M(L). So the largest such M is found by iterating the single piece
+f^m(L), f^M(L) is reported in place of L and the M·|D| pieces f^m(D), and tracing goes on from
+the frontier f^M(D). For a weakly expanding saddle-focus (|λ| = 1.0008 per step, a 128-sided
+local polygon) this replaces ~128 pieces per step by one piece. ``max_depth`` counts the
+steps after the jump.
+
 Stopping: ``'box'`` (every branch left the box or became thinner than ``tol``; pieces are
 clipped to the box, so parts that leave and re-enter later are not followed), ``'depth'``
 (``max_depth`` steps), ``'budget'`` (``budget`` pieces reported), ``'complete'`` (nothing
@@ -19,13 +27,76 @@ left, no piece ever touched the box boundary).
 """
 from __future__ import annotations
 
+import numpy as np
+
 from symbolic.pieces import clip_to_box, image, split
 
 __all__ = ["trace_unstable"]
 
 
+def _power(J: np.ndarray, c: np.ndarray, m: int):
+    """(J^m, c_m) of the affine map z -> J z + c iterated m times (repeated squaring)."""
+    n = len(c)
+    R, r = np.eye(n), np.zeros(n)
+    P, p = J.copy(), c.copy()
+    while m:
+        if m & 1:
+            R, r = P @ R, P @ r + p
+        P, p = P @ P, P @ p + p
+        m >>= 1
+    return R, r
+
+
+def _jump(model, region: str, L, fund, box, max_jump: int, tol: float, explicit: int = 500):
+    """(M, f^M(L), [f^M(D_i)]) for the largest M <= max_jump with f^M(L) inside the region
+    and the box (see the module docstring). f^m(L) grows with m, so "inside" is monotone in m
+    and M is found by bisection on f^m(L) = J^m L + c_m. The last *explicit* steps of each
+    f^M(D_i) are built one affine step at a time so that backward orbits along the pieces'
+    chains (Δσ) see single steps; the link below them is one (M − explicit)-step jump."""
+    from symbolic.pieces import affine_image
+
+    J, c = model.affine_piece(region)
+    Jf = np.array([[float(J[i, j]) for j in range(J.ncols())] for i in range(J.nrows())])
+    cf = np.array([float(c[i, 0]) for i in range(c.nrows())])
+
+    def inside(m):
+        Jm, cm = _power(Jf, cf, m)
+        Q = affine_image(L, Jm, cm, region=region)
+        if clip_to_box(Q, box) is not Q:
+            return False
+        parts = split(Q, model, tol)
+        return len(parts) == 1 and parts[0].region == region and not parts[0].on_hyperplanes
+
+    if not inside(1):
+        return 0, L, fund
+    lo, hi = 1, 2
+    while hi <= max_jump and inside(hi):
+        lo, hi = hi, 2 * hi
+    hi = min(hi, max_jump + 1)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if inside(mid):
+            lo = mid
+        else:
+            hi = mid
+    M = lo
+    E = min(M, explicit)
+
+    def steps(P, m0):
+        Jm, cm = _power(Jf, cf, m0)
+        if m0:
+            P = affine_image(P, Jm, cm, region=region, depth=P.depth + m0,
+                             info={"chain": (P, np.eye(P.k), np.zeros(P.k))})
+        for _ in range(M - m0):
+            P = affine_image(P, Jf, cf, region=region, depth=P.depth + 1,
+                             info={"chain": (P, np.eye(P.k), np.zeros(P.k))})
+        return P
+
+    return M, steps(L, M - E), [steps(P, M - E) for P in fund]
+
+
 def trace_unstable(model, orbit, local, box, max_depth: int = 30, budget: int = 2000,
-                   tol: float = 1e-10, progress=None):
+                   tol: float = 1e-10, progress=None, jump: bool = True, max_jump: int = 3000):
     """Pieces of W^u of ``orbit`` inside ``box``. Returns (pieces, stopped_by, stats)."""
     k = len(orbit.regions)
     L = local.piece
@@ -50,6 +121,13 @@ def trace_unstable(model, orbit, local, box, max_depth: int = 30, budget: int = 
     frontier = list(local.fundamental)
     depth = 0
     stopped = None
+    if k == 1 and jump and L.k >= 2 and out and out[0] is L:     # 1-D: one piece per step anyway
+        M, big, frontier = _jump(model, orbit.regions[0], L, frontier, box, max_jump, tol)
+        if M:
+            out[0] = big
+            stats["jump"] = M
+            if progress is not None:
+                progress(f"unstable: f^{M}(L) stays in the fixed point's region: one piece for depths 0..{M}")
     while frontier:
         if depth >= max_depth:
             stopped = "depth"
@@ -74,7 +152,7 @@ def trace_unstable(model, orbit, local, box, max_depth: int = 30, budget: int = 
                 stopped = "budget"
                 break
         depth += 1
-        stats["max_depth"] = depth
+        stats["max_depth"] = depth + stats.get("jump", 0)
         if progress is not None:
             progress(f"unstable: depth {depth}, {len(out)} pieces, frontier {len(nxt)}")
         if stopped:
