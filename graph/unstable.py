@@ -47,7 +47,7 @@ def _power(J: np.ndarray, c: np.ndarray, m: int):
     return R, r
 
 
-def _jump(model, region: str, L, fund, box, max_jump: int, tol: float, explicit: int = 500):
+def _jump(model, region: str, L, fund, box, max_jump: int, tol: float, explicit: int | None = None):
     """(M, f^M(L), [f^M(D_i)]) for the largest M <= max_jump with f^M(L) inside the region
     and the box (see the module docstring). f^m(L) grows with m, so "inside" is monotone in m
     and M is found by bisection on f^m(L) = J^m L + c_m. The last *explicit* steps of each
@@ -80,7 +80,7 @@ def _jump(model, region: str, L, fund, box, max_jump: int, tol: float, explicit:
         else:
             hi = mid
     M = lo
-    E = min(M, explicit)
+    E = M if explicit is None else min(M, explicit)
 
     def steps(P, m0):
         Jm, cm = _power(Jf, cf, m0)
