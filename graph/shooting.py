@@ -55,25 +55,22 @@ class CycleFrame:
         return len(self.itinerary)
 
     def monodromy(self, index: int) -> np.ndarray:
-        k, n = self.period, self.points.shape[1]
-        M = np.eye(n)
-        for m in range(k):
-            M = self.J[(index + m) % k] @ M
-        return M
+        """DF^k at point *index* (floats)."""
+        from .homoclinic import _float_cycle_product
+
+        return _float_cycle_product(self.J, index)
 
 
 def cycle_frame(model, itinerary, points=None) -> CycleFrame | str:
     """The :class:`CycleFrame` of the cycle with this itinerary (region bit strings), or the
     reason why it has none (not exactly one multiplier outside the unit circle, complex)."""
-    from .homoclinic import _solve_cycle_float
+    from .homoclinic import _float_cycle_product, _solve_cycle_float
 
     P = bits_to_array(list(itinerary), model.L)
     J, c = model.affine_pieces_float(P)
     X = _solve_cycle_float(model, P) if points is None else np.asarray(points, float)
     k, n = len(itinerary), model.n
-    M = np.eye(n)
-    for Jt in J:
-        M = Jt @ M
+    M = _float_cycle_product(J, 0)
     vals, vecs = np.linalg.eig(M)
     out = np.abs(vals) > 1
     if out.sum() != 1:
@@ -284,7 +281,7 @@ def find_cycle_homoclinic(model, itinerary, points=None, index: int = 0, samples
     frame = cycle_frame(model, itinerary, points)
     if isinstance(frame, str):
         return CycleHomoclinicSearch("not-found", f"no homoclinic search: {frame}")
-    k, n = frame.period, model.n
+    k = frame.period
     r_u = unstable_radius(frame, index)
     if not np.isfinite(r_u) or r_u <= 0:
         return CycleHomoclinicSearch("not-found", "no local unstable piece (cycle on a boundary?)")

@@ -27,6 +27,7 @@ left, no piece ever touched the box boundary).
 """
 from __future__ import annotations
 
+import flint
 import numpy as np
 
 from symbolic.pieces import clip_to_box, image, split
@@ -34,15 +35,24 @@ from symbolic.pieces import clip_to_box, image, split
 __all__ = ["trace_unstable"]
 
 
-def _power(J: np.ndarray, c: np.ndarray, m: int):
-    """(J^m, c_m) of the affine map z -> J z + c iterated m times (repeated squaring)."""
-    n = len(c)
-    R, r = np.eye(n), np.zeros(n)
-    P, p = J.copy(), c.copy()
+def _power(J, c, m: int):
+    """(J^m, c_m) of the affine map z -> J z + c iterated m times (repeated squaring); exact
+    for flint fmpq_mat inputs, floats for numpy arrays."""
+    exact = isinstance(J, flint.fmpq_mat)
+    n = J.nrows() if exact else len(J)
+    if exact:
+        R, r = flint.fmpq_mat(n, n), flint.fmpq_mat(n, 1)
+        for i in range(n):
+            R[i, i] = 1
+        mul = lambda A, B: A * B                                   # noqa: E731
+    else:
+        R, r = np.eye(n), np.zeros(n)
+        mul = lambda A, B: A @ B                                   # noqa: E731
+    P, p = J, c
     while m:
         if m & 1:
-            R, r = P @ R, P @ r + p
-        P, p = P @ P, P @ p + p
+            R, r = mul(P, R), mul(P, r) + p
+        P, p = mul(P, P), mul(P, p) + p
         m >>= 1
     return R, r
 
@@ -50,14 +60,17 @@ def _power(J: np.ndarray, c: np.ndarray, m: int):
 def _jump(model, region: str, L, fund, box, max_jump: int, tol: float, explicit: int | None = None):
     """(M, f^M(L), [f^M(D_i)]) for the largest M <= max_jump with f^M(L) inside the region
     and the box (see the module docstring). f^m(L) grows with m, so "inside" is monotone in m
-    and M is found by bisection on f^m(L) = J^m L + c_m. The last *explicit* steps of each
-    f^M(D_i) are built one affine step at a time so that backward orbits along the pieces'
-    chains (Δσ) see single steps; the link below them is one (M − explicit)-step jump."""
+    and M is found by bisection on f^m(L) = J^m L + c_m (exact maps for exact pieces, so
+    exact pieces stay exact). The last *explicit* steps (default: all M) of each f^M(D_i) are
+    built one affine step at a time so that backward orbits along the pieces' chains (Δσ)
+    see single steps; a link below them would be one (M − explicit)-step jump."""
     from symbolic.pieces import affine_image
 
     J, c = model.affine_piece(region)
-    Jf = np.array([[float(J[i, j]) for j in range(J.ncols())] for i in range(J.nrows())])
-    cf = np.array([float(c[i, 0]) for i in range(c.nrows())])
+    if not L.exact:
+        J = np.array([[float(J[i, j]) for j in range(J.ncols())] for i in range(J.nrows())])
+        c = np.array([float(c[i, 0]) for i in range(c.nrows())])
+    Jf, cf = J, c
 
     def inside(m):
         Jm, cm = _power(Jf, cf, m)

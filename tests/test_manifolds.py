@@ -444,3 +444,22 @@ def test_cli_manifold_errors_are_one_line_exit_2():
         assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
     r = _cli("manifold", "gingerbreadman", "--orbit", "P1-1", "--side", "stable", "--quiet")
     assert r.returncode == 2 and "no stable directions" in r.stderr
+
+
+def test_unstable_jump_keeps_exact_pieces_exact_and_stops_at_the_region_boundary():
+    """f(z) = 2z + (1, 0) on x < 0 (a 2-D repelling fixed point (−1, 0) with a rational
+    eigen-space): f^m(L) = (−1, 0) + 2^m (L − (−1, 0)) stays in x <= 0 exactly while
+    2^m r <= 1 (r the x half-width of L), so the jump is the largest such m, and the pieces
+    stay exact (the jump uses exact powers of J for exact pieces)."""
+    m = model_from_dict({"kind": "plrnn", "A": [["2", "0"], ["0", "2"]], "W": [["-3", "0"], ["0", "0"]],
+                         "h": ["1", "0"]})
+    o = find_orbits(m, 1).by_id("P1-1")
+    assert o.points[0] == (F(-1), F(0)) and o.unstable_dim == 2
+    res = trace_manifold(m, o, "unstable", depth=3, budget=200, box=([F(-8), F(-8)], [F(8), F(8)]))
+    assert all(P.exact for P in res.pieces)
+    xs = [v[0] for v in vertices_exact(res.local.piece)]
+    r = max(xs) - F(-1)
+    M = res.stats["jump"]
+    assert 2 ** M * r <= 1 < 2 ** (M + 1) * r
+    big = res.pieces[0]
+    assert big.depth == M and max(v[0] for v in vertices_exact(big)) == -1 + 2 ** M * r

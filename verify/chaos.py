@@ -229,13 +229,12 @@ def _growth_bits(model, itinerary) -> int:
 
 def _cycle_product_at(model, regions, index: int) -> flint.fmpq_mat:
     """Exact DF^k at point *index* of a cycle with these regions: J_{r_{i-1}} ... J_{r_i}
-    (the same matrix as ``symbolic.eigenspaces.cycle_jacobians(model, regions)[index]``, in
-    k products instead of k^2)."""
+    (the same matrix as ``symbolic.eigenspaces.cycle_jacobians(model, regions)[index]``, by
+    :func:`symbolic.orbits.compose_itinerary`'s balanced product tree)."""
+    from symbolic.orbits import compose_itinerary
+
     k = len(regions)
-    P = model.jacobian(regions[index % k])
-    for m in range(1, k):
-        P = model.jacobian(regions[(index + m) % k]) * P
-    return P
+    return compose_itinerary(model, [regions[(index + m) % k] for m in range(k)])[0]
 
 
 def connection_claim(model, conn: Connection, orbits, cm: CheckedMap, prec: int, cid: str) -> dict | None:

@@ -42,14 +42,12 @@ def register(sub) -> None:
 
 def _cycles(model, args, cc, progress) -> None:
     """--cycles: long saddle cycles and their homoclinic orbits (verify.longchaos)."""
-    import numpy as np
-
-    from .longchaos import long_cycle_chaos
+    from .longchaos import attractor_trajectory, cycle_chaos_record, long_cycle_chaos
 
     if args.cycle_steps < 300:
         raise UsageError("--cycle-steps must be at least 300")
-    Z = model.trajectory(np.full(model.n, 0.1), args.cycle_steps)[args.cycle_steps // 3:]
-    if not np.all(np.isfinite(Z)) or np.abs(Z).max() > 1e8:
+    Z = attractor_trajectory(model, args.cycle_steps)
+    if Z is None:
         cc.refusals.append({"orbit": "cycles", "kind": "cycle-search",
                             "reason": "the trajectory from (0.1, ..., 0.1) diverges: no attractor to seed cycles"})
         return
@@ -57,16 +55,10 @@ def _cycles(model, args, cc, progress) -> None:
     if res.status != "certified":
         cc.refusals.append({"orbit": "cycles", "kind": "cycle-search", "reason": res.message})
         return
-    claim = res.claims[0]
-    cc.certificate["claims"].append(claim)
+    cc.certificate["claims"].append(res.claims[0])
     cc.stats["claims"] += 1
     cc.stats["certified"] += 1
-    hit = res.connection
-    cc.records.append({"kind": "homoclinic", "from": f"P{hit.frame.period}-cycle", "to": f"P{hit.frame.period}-cycle",
-                       "length": hit.length, "certified": True, "theorem": "smale-birkhoff", "claim": claim["id"],
-                       "conclusion": "f has a transversal homoclinic orbit of a hyperbolic periodic orbit: by the "
-                                     "Smale-Birkhoff theorem an iterate of f has an invariant Cantor set on which it "
-                                     "is conjugate to the full shift (topological entropy > 0)"})
+    cc.records.append(cycle_chaos_record(res))
 
 
 def run(args) -> int:

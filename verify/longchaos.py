@@ -23,13 +23,11 @@ import time
 from dataclasses import dataclass
 from fractions import Fraction
 
-import sys
-
 import flint
 import mpmath
 import numpy as np
 
-from .chaos import _box, _iv_json, _mpmat, _newton_eigenpair, _to_frac
+from .chaos import _box, _cycle_product_at, _fs, _iv_json, _mpmat, _newton_eigenpair
 from .checkcycles import CLAIM, THEOREM, check_cycle_homoclinic
 from .checkmodel import CheckedMap
 
@@ -48,10 +46,6 @@ class CycleChaosCertification:
     check_seconds: float
 
 
-def _fs(x: Fraction) -> str:
-    return f"{x.numerator}/{x.denominator}" if x.denominator != 1 else str(x.numerator)
-
-
 def _rat(x: float, bits: int = 48) -> Fraction:
     return Fraction(round(float(x) * (1 << bits)), 1 << bits)
 
@@ -67,17 +61,6 @@ def _cm_pattern(cm: CheckedMap, x: np.ndarray) -> str:
         pre = float(cm.d[k]) + sum(float(cm.C[k][i]) * x[i] for i in range(cm.n) if cm.C[k][i] != 0)
         out.append("1" if pre > 0 else "0")
     return "".join(out)
-
-
-def _product(model, regions) -> flint.fmpq_mat:
-    """Exact J_{r_{m-1}} ... J_{r_0} by a balanced product tree."""
-    mats = [model.jacobian(r) for r in regions]
-    while len(mats) > 1:
-        nxt = [mats[t + 1] * mats[t] for t in range(0, len(mats) - 1, 2)]
-        if len(mats) % 2:
-            nxt.append(mats[-1])
-        mats = nxt
-    return mats[0]
 
 
 def _growth_bits(Js) -> float:
@@ -102,13 +85,13 @@ def _eigenpair_json(D: flint.fmpq_mat, lam0: float, v0: np.ndarray, prec: int, k
 def cycle_homoclinic_claim(model, hit, cm: CheckedMap, cid: str, prec: int) -> dict | None:
     """The claim for a float homoclinic orbit *hit* (:class:`graph.shooting.CycleHomoclinic`)."""
     fr = hit.frame
-    k, n, i, j = fr.period, model.n, hit.departure, hit.arrival.index
+    k, i, j = fr.period, hit.departure, hit.arrival.index
     sig = [_cm_pattern(cm, fr.points[t]) for t in range(k)]
     Z = hit.points(model)
     tau = [_cm_pattern(cm, Z[t]) for t in range(hit.length)]
     regions = list(fr.itinerary)
-    Di = _product(model, [regions[(i + m) % k] for m in range(k)])
-    Dj = _product(model, [regions[(j + m) % k] for m in range(k)])
+    Di = _cycle_product_at(model, regions, i)
+    Dj = _cycle_product_at(model, regions, j)
     dep = _eigenpair_json(Di, fr.mu, fr.u[i], prec, "vector")
     arr = _eigenpair_json(Dj.transpose(), fr.mu, fr.w[j], prec, "left_vector")
     if dep is None or arr is None:
@@ -144,8 +127,6 @@ def certify_cycle_homoclinic(model, hit, cid: str, prec: int | None = None,
                              max_prec: int = 1 << 15) -> CycleChaosCertification:
     """Build the claim for *hit* and run the independent checker on it (doubling the
     precision while the checker's reason is a precision one)."""
-    if 0 < sys.get_int_max_str_digits() < 1_000_000:      # eigenvector boxes at thousands of bits
-        sys.set_int_max_str_digits(1_000_000)
     cm = CheckedMap(model.to_dict())
     prec = prec or required_bits(model, hit)
     t_prod = t_check = 0.0
@@ -268,8 +249,6 @@ def cycle_enclosure_claim(model, itinerary, points, cid: str) -> tuple[dict | No
     """
     from .checkcycles import ENCLOSURE, check_periodic_orbit_enclosure
 
-    if 0 < sys.get_int_max_str_digits() < 1_000_000:
-        sys.set_int_max_str_digits(1_000_000)
     cm = CheckedMap(model.to_dict())
     X = np.asarray(points, float)
     k = len(itinerary)
@@ -287,3 +266,28 @@ def cycle_enclosure_claim(model, itinerary, points, cid: str) -> tuple[dict | No
              "precision_bits": bits, "info": {"period": k, "multipliers_float": sorted(mult.tolist())[::-1][:4]}}
     why = check_periodic_orbit_enclosure(cm, claim)
     return (claim, None) if why is None else (None, why)
+
+
+def attractor_trajectory(model, steps: int) -> np.ndarray | None:
+    """The last two thirds of the orbit of (0.1, ..., 0.1) (on the attractor, to seed
+    :func:`long_cycle_chaos`), or None when it diverges."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        Z = model.trajectory(np.full(model.n, 0.1), steps)[steps // 3:]
+    if not np.all(np.isfinite(Z)) or np.abs(Z).max() > 1e8:
+        return None
+    return Z
+
+
+def cycle_chaos_record(res: LongCycleChaos) -> dict:
+    """The homoclinic record (report / ``homoclinic --json``) of a certified
+    :class:`LongCycleChaos`: subject, length, claim id, the x_0 enclosure and the conclusion."""
+    claim, hit = res.claims[0], res.connection
+    k = hit.frame.period
+    return {
+        "kind": "homoclinic", "from": f"period-{k} cycle", "to": f"period-{k} cycle", "length": hit.length,
+        "certified": True, "theorem": "smale-birkhoff", "claim": claim["id"], "point": claim["point"],
+        "conclusion": (f"Smale–Birkhoff homoclinic theorem: a hyperbolic saddle cycle of period {k} (unstable "
+                       f"multiplier ≈ {hit.frame.mu:.4g}) has a transversal homoclinic orbit of {hit.length} steps, "
+                       "and f is affine and invertible near every point of the orbit's closure, so some iterate "
+                       "of f has an invariant Cantor set on which it is topologically conjugate to the full shift "
+                       "on two symbols: f is chaotic (positive topological entropy).")}

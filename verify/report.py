@@ -427,12 +427,11 @@ def _trajectory_cycles(model, trajs, K: int, stage, claims, qmax: int = 1000) ->
 def _cycle_chaos(model, opts, stage, say, claims, chaos_records, late_figs, message) -> str:
     """Long saddle cycles seeded from the attractor and their homoclinic orbits
     (:mod:`verify.longchaos`); appends the claim, the record and the figure data."""
-    from .longchaos import long_cycle_chaos
+    from .longchaos import attractor_trajectory, cycle_chaos_record, long_cycle_chaos
 
     done = stage("homoclinic / long cycles")
-    steps = max(3 * opts.steps, 12000)
-    Z = model.trajectory(np.full(model.n, 0.1), steps)[steps // 3:]
-    if not np.all(np.isfinite(Z)) or np.abs(Z).max() > 1e8:
+    Z = attractor_trajectory(model, max(3 * opts.steps, 12000))
+    if Z is None:
         done("skipped (the trajectory from (0.1, ..., 0.1) diverges)")
         return message
     res = long_cycle_chaos(model, Z, cid="chaos-cycle", max_seconds=opts.cycle_seconds,
@@ -440,17 +439,9 @@ def _cycle_chaos(model, opts, stage, say, claims, chaos_records, late_figs, mess
     if res.status != "certified":
         done(res.message)
         return f"{message}; long saddle cycles: {res.message}"
-    claim, hit = res.claims[0], res.connection
-    claims.append(claim)
-    k = hit.frame.period
-    chaos_records.append({
-        "kind": "homoclinic", "from": f"period-{k} cycle", "to": f"period-{k} cycle", "length": hit.length,
-        "certified": True, "theorem": "smale-birkhoff", "claim": claim["id"], "point": claim["point"],
-        "conclusion": (f"Smale–Birkhoff homoclinic theorem: a hyperbolic saddle cycle of period {k} (unstable "
-                       f"multiplier ≈ {hit.frame.mu:.4g}) has a transversal homoclinic orbit of {hit.length} steps, "
-                       "and f is affine and invertible near every point of the orbit's closure, so some iterate "
-                       "of f has an invariant Cantor set on which it is topologically conjugate to the full shift "
-                       "on two symbols: f is chaotic (positive topological entropy).")})
+    claims.append(res.claims[0])
+    chaos_records.append(cycle_chaos_record(res))
+    hit = res.connection
     late_figs.append((hit.frame.points, hit.points(model)))
     done(res.message)
     return f"{message}; long saddle cycles: {res.message}"
